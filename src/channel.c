@@ -1,0 +1,1182 @@
+/*
+ * channel.c --
+ *
+ *	The TLS channel type, stacked with Tcl_StackChannel over the TCP
+ *	channel that `socket` (or -socketcmd) made. Ciphertext moves between
+ *	the engine (engine.c) and the channel below with Tcl_ReadRaw and
+ *	Tcl_WriteRaw; plaintext moves between the engine and Tcl's generic
+ *	I/O layer through the input and output procedures.
+ *
+ *	Event model:
+ *	- While negotiating, the channel keeps readable interest on the socket
+ *	  whatever the script asked for, and the handler procedure steps the
+ *	  handshake; its events are not passed up to the script.
+ *	- Plaintext or whole records held in the engine are invisible to the
+ *	  OS notifier, so the watch procedure schedules a timer that notifies
+ *	  the channel while such data waits and the script wants to read.
+ *	- Ciphertext that the socket did not take is queued in the engine and
+ *	  drained when the socket is writable; the script sees writable only
+ *	  once that queue is short.
+ *	- Work that runs script code (verifier, accept callback) is posted to
+ *	  the event loop with a timer, never run inside a driver procedure.
+ */
+
+#include <errno.h>
+#include "schannelInt.h"
+
+/* Bits of TlsChannel.flags. */
+#define TLS_SERVER		(1 << 0)	/* Server side of the session. */
+#define TLS_NONBLOCKING		(1 << 1)	/* Script set -blocking 0. */
+#define TLS_OPEN		(1 << 2)	/* Negotiated and verified. */
+#define TLS_FAILED		(1 << 3)	/* Error stored in tc->error. */
+#define TLS_EOF			(1 << 4)	/* Peer closed; sticky. */
+#define TLS_BACKGROUND		(1 << 5)	/* Handshake driven by events. */
+#define TLS_DONE_POSTED		(1 << 6)	/* Completion timer scheduled. */
+#define TLS_WRITE_CLOSED	(1 << 7)	/* Our close_notify was sent. */
+#define TLS_CLOSING		(1 << 8)	/* Close procedure has run. */
+#define TLS_STARTED		(1 << 9)	/* Handshake has begun. */
+
+/* A non-blocking write is refused (EAGAIN) while this much ciphertext is
+ * still queued, so a fast writer cannot grow the queue without bound. */
+#define CIPHER_HIGH_WATER	(256 * 1024)
+/* Bytes asked of the socket per read: a whole maximal record and more. */
+#define READ_CHUNK		(32 * 1024)
+
+struct TlsChannel {
+    Tcl_Channel self;		/* Our channel (top of the stack). */
+    Tcl_Channel lower;		/* The channel below (the TCP socket). */
+    Tcl_Interp *interp;		/* For verifier and callbacks. */
+    Tcl_ThreadId owner;		/* Thread whose event loop serves us. */
+    TlsEngine engine;
+    Cred *cred;			/* Our reference. */
+    unsigned flags;
+    int watchMask;		/* Interest of Tcl's generic layer. */
+    Tcl_TimerToken notifyTimer;	/* Notifies of data held in the engine. */
+    Tcl_TimerToken doneTimer;	/* Runs the end of a background handshake. */
+    char *peerSubject;		/* Client: name to verify (ckalloc'd). */
+    Tcl_Obj *verifier;		/* Command prefix, or NULL. */
+    Tcl_Obj *contextName;	/* Handle for -context and verifiers. */
+    Tcl_Obj *error;		/* Stored failure message, or NULL. */
+    Tcl_Obj *errorCode;		/* Its errorCode list. */
+    void (*doneProc)(TlsChannel *tc, int ok, void *data);
+    void *doneData;
+};
+
+static Tcl_DriverBlockModeProc	TlsBlockModeProc;
+static Tcl_DriverClose2Proc	TlsClose2Proc;
+static Tcl_DriverInputProc	TlsInputProc;
+static Tcl_DriverOutputProc	TlsOutputProc;
+static Tcl_DriverSetOptionProc	TlsSetOptionProc;
+static Tcl_DriverGetOptionProc	TlsGetOptionProc;
+static Tcl_DriverWatchProc	TlsWatchProc;
+static Tcl_DriverGetHandleProc	TlsGetHandleProc;
+static Tcl_DriverHandlerProc	TlsHandlerProc;
+static Tcl_DriverThreadActionProc TlsThreadActionProc;
+
+static const Tcl_ChannelType tlsChannelType = {
+    "schannel",			/* Type name. */
+    TCL_CHANNEL_VERSION_5,
+    TCL_CLOSE2PROC,		/* Close: see close2Proc. */
+    TlsInputProc,
+    TlsOutputProc,
+    NULL,			/* Seek. */
+    TlsSetOptionProc,
+    TlsGetOptionProc,
+    TlsWatchProc,
+    TlsGetHandleProc,
+    TlsClose2Proc,
+    TlsBlockModeProc,
+    NULL,			/* Flush. */
+    TlsHandlerProc,
+    NULL,			/* Wide seek. */
+    TlsThreadActionProc,
+    NULL			/* Truncate. */
+};
+
+static const char *const ownOptions[] = {
+    "-credentials", "-context", "-verifier", NULL
+};
+
+static void	NotifyTimerProc(void *clientData);
+static void	DoneTimerProc(void *clientData);
+
+/*
+ *----------------------------------------------------------------------
+ * Moving ciphertext between the engine and the socket.
+ *----------------------------------------------------------------------
+ */
+
+/*
+ * SetFailure --
+ *	Stores the first failure of the channel (message and errorCode) and
+ *	makes it visible to Tcl's generic layer. Later failures are ignored.
+ */
+static void
+SetFailure(TlsChannel *tc, Tcl_Obj *message, Tcl_Obj *code)
+{
+    Tcl_IncrRefCount(message);
+    Tcl_IncrRefCount(code);
+    if (tc->flags & TLS_FAILED) {
+	Tcl_DecrRefCount(message);
+	Tcl_DecrRefCount(code);
+	return;
+    }
+    tc->flags |= TLS_FAILED;
+    tc->error = message;
+    tc->errorCode = code;
+}
+
+/*
+ * FailStatus --
+ *	SetFailure for an SSPI status, e.g. SCHANNEL HANDSHAKE SEC_E_...
+ */
+static void
+FailStatus(TlsChannel *tc, const char *category, long status,
+	const char *context)
+{
+    Tcl_Obj *message, *code;
+    Error_Build(category, status, context, &message, &code);
+    SetFailure(tc, message, code);
+}
+
+/*
+ * FailSimple --
+ *	SetFailure with errorCode SCHANNEL CATEGORY DETAIL MESSAGE.
+ */
+static void
+FailSimple(TlsChannel *tc, const char *category, const char *detail,
+	const char *message)
+{
+    Tcl_Obj *code[4] = {
+	Tcl_NewStringObj("SCHANNEL", -1), Tcl_NewStringObj(category, -1),
+	Tcl_NewStringObj(detail, -1), Tcl_NewStringObj(message, -1)
+    };
+    SetFailure(tc, Tcl_NewStringObj(message, -1), Tcl_NewListObj(4, code));
+}
+
+/*
+ * FlushCipher --
+ *	Sends queued ciphertext to the socket. In blocking mode (or when
+ *	`block` is set) sends all of it; else as much as the socket takes.
+ *	Returns 0, or -1 with the errno of a real send error.
+ */
+static int
+FlushCipher(TlsChannel *tc, int block)
+{
+    ByteBuf *out = &tc->engine.cipherOut;
+    while (out->len > 0) {
+	int chunk = out->len > INT_MAX ? INT_MAX : (int) out->len;
+	int n = Tcl_WriteRaw(tc->lower, (const char *) ByteBuf_Head(out), chunk);
+	if (n > 0) {
+	    ByteBuf_Consume(out, (size_t) n);
+	    continue;
+	}
+	int err = Tcl_GetErrno();
+	if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK) && !block) {
+	    return 0;
+	}
+	if (n == 0 && !block) {
+	    return 0;
+	}
+	return -1;
+    }
+    return 0;
+}
+
+/*
+ * ReadSocket --
+ *	One read from the socket into the engine's ciphertext input.
+ *	Returns bytes read, 0 at EOF, -1 with errno set (EAGAIN: nothing now).
+ */
+static int
+ReadSocket(TlsChannel *tc)
+{
+    ByteBuf *in = &tc->engine.cipherIn;
+    if (!ByteBuf_Reserve(in, READ_CHUNK)) {
+	Tcl_SetErrno(ENOMEM);
+	return -1;
+    }
+    int n = Tcl_ReadRaw(tc->lower, (char *) ByteBuf_Tail(in), READ_CHUNK);
+    if (n > 0) {
+	in->len += (size_t) n;
+    } else if (n == 0 && !Tcl_Eof(tc->lower)) {
+	/* A non-blocking read that found nothing. */
+	Tcl_SetErrno(EAGAIN);
+	return -1;
+    }
+    return n;
+}
+
+/*
+ * UpdateSocketInterest --
+ *	Tells the socket which events we need: readable while negotiating or
+ *	when the script reads, writable while ciphertext is queued or the
+ *	script writes.
+ */
+static void
+UpdateSocketInterest(TlsChannel *tc)
+{
+    int mask = 0;
+    if (tc->flags & TLS_CLOSING) {
+	return;
+    }
+    if ((tc->flags & TLS_BACKGROUND) && !(tc->flags & (TLS_OPEN | TLS_FAILED))) {
+	mask |= TCL_READABLE;
+	if (!(tc->flags & (TLS_SERVER | TLS_STARTED))) {
+	    mask |= TCL_WRITABLE;	/* Start once connected. */
+	}
+    } else {
+	mask |= tc->watchMask & TCL_READABLE;
+	if (tc->watchMask & TCL_WRITABLE) {
+	    mask |= TCL_WRITABLE;
+	}
+    }
+    if (tc->engine.cipherOut.len > 0) {
+	mask |= TCL_WRITABLE;
+    }
+    Tcl_DriverWatchProc *watch = Tcl_ChannelWatchProc(Tcl_GetChannelType(tc->lower));
+    if (watch != NULL) {
+	watch(Tcl_GetChannelInstanceData(tc->lower), mask);
+    }
+}
+
+/*
+ * DataReady --
+ *	1 when a read would return at once: plaintext or a whole record is
+ *	held, EOF was seen, or a failure waits to be reported.
+ */
+static int
+DataReady(TlsChannel *tc)
+{
+    if (tc->flags & (TLS_FAILED | TLS_EOF)) {
+	return 1;
+    }
+    return (tc->flags & TLS_OPEN) && (tc->engine.plainIn.len > 0
+	    || Engine_HasWholeRecord(&tc->engine)
+	    || tc->engine.state == ENGINE_CLOSED);
+}
+
+/*
+ * ScheduleNotify --
+ *	Arms (or disarms) the timer that reports data held in the engine.
+ */
+static void
+ScheduleNotify(TlsChannel *tc)
+{
+    if ((tc->watchMask & TCL_READABLE) && DataReady(tc)
+	    && (tc->flags & (TLS_OPEN | TLS_FAILED))) {
+	if (tc->notifyTimer == NULL) {
+	    tc->notifyTimer = Tcl_CreateTimerHandler(0, NotifyTimerProc, tc);
+	}
+    } else if (tc->notifyTimer != NULL) {
+	Tcl_DeleteTimerHandler(tc->notifyTimer);
+	tc->notifyTimer = NULL;
+    }
+}
+
+static void
+NotifyTimerProc(void *clientData)
+{
+    TlsChannel *tc = clientData;
+    tc->notifyTimer = NULL;
+    if ((tc->watchMask & TCL_READABLE) && DataReady(tc)) {
+	Tcl_NotifyChannel(tc->self, TCL_READABLE);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ * The handshake.
+ *----------------------------------------------------------------------
+ */
+
+/*
+ * CheckProtocol --
+ *	Fails the channel when the platform negotiated a protocol version the
+ *	credentials did not allow (some platforms ignore the restriction).
+ *	Returns 1 when acceptable.
+ */
+static int
+CheckProtocol(TlsChannel *tc)
+{
+    SecPkgContext_ConnectionInfo info;
+    if (QueryContextAttributesW(&tc->engine.ctx, SECPKG_ATTR_CONNECTION_INFO,
+	    &info) != SEC_E_OK) {
+	return 1;	/* Unknown: nothing to hold against the peer. */
+    }
+    if (info.dwProtocol & tc->cred->protocols) {
+	return 1;
+    }
+    const char *name = Creds_ProtocolName(info.dwProtocol);
+    Tcl_Obj *message = Tcl_ObjPrintf("SSL/TLS negotiation failed: the peer"
+	    " negotiated %s, which the credentials do not allow",
+	    name ? name : "an unknown protocol");
+    Tcl_Obj *code[4] = {
+	Tcl_NewStringObj("SCHANNEL", -1), Tcl_NewStringObj("HANDSHAKE", -1),
+	Tcl_NewStringObj("PROTOCOL", -1), Tcl_NewStringObj(name ? name : "?", -1)
+    };
+    SetFailure(tc, message, Tcl_NewListObj(4, code));
+    return 0;
+}
+
+/*
+ * RunVerifier --
+ *	Calls {*}verifier chan context at global level. Returns 1 when it
+ *	returned true; else stores the failure (its own error passes through).
+ */
+static int
+RunVerifier(TlsChannel *tc)
+{
+    Tcl_Interp *interp = tc->interp;
+    Tcl_Obj *cmd = Tcl_DuplicateObj(tc->verifier);
+    Tcl_IncrRefCount(cmd);
+    Tcl_ListObjAppendElement(NULL, cmd,
+	    Tcl_NewStringObj(Tcl_GetChannelName(tc->self), -1));
+    Tcl_ListObjAppendElement(NULL, cmd, tc->contextName);
+    Tcl_Preserve(interp);
+    Tcl_Obj *saved = Tcl_GetObjResult(interp);
+    Tcl_IncrRefCount(saved);
+    int code = Tcl_EvalObjEx(interp, cmd, TCL_EVAL_GLOBAL);
+    Tcl_DecrRefCount(cmd);
+    int ok = 0, accepted = 0;
+    if (code == TCL_OK) {
+	if (Tcl_GetBooleanFromObj(NULL, Tcl_GetObjResult(interp), &accepted)
+		!= TCL_OK) {
+	    Tcl_Obj *msg = Tcl_ObjPrintf("SSL/TLS negotiation failed. Verifier"
+		    " callback \"%s\" returned a non-boolean value \"%s\".",
+		    Tcl_GetString(tc->verifier),
+		    Tcl_GetString(Tcl_GetObjResult(interp)));
+	    Tcl_Obj *ec[4] = {
+		Tcl_NewStringObj("SCHANNEL", -1), Tcl_NewStringObj("VERIFY", -1),
+		Tcl_NewStringObj("NOTBOOLEAN", -1), Tcl_DuplicateObj(msg)
+	    };
+	    SetFailure(tc, msg, Tcl_NewListObj(4, ec));
+	} else if (!accepted) {
+	    FailSimple(tc, "VERIFY", "REJECTED", "SSL/TLS negotiation failed."
+		    " Verifier callback returned false.");
+	} else {
+	    ok = 1;
+	}
+    } else {
+	Tcl_Obj *options = Tcl_GetReturnOptions(interp, code);
+	Tcl_Obj *key = Tcl_NewStringObj("-errorcode", -1), *ec = NULL;
+	Tcl_IncrRefCount(options);
+	Tcl_IncrRefCount(key);
+	Tcl_DictObjGet(NULL, options, key, &ec);
+	SetFailure(tc, Tcl_DuplicateObj(Tcl_GetObjResult(interp)),
+		ec ? ec : Tcl_NewStringObj("NONE", -1));
+	Tcl_DecrRefCount(key);
+	Tcl_DecrRefCount(options);
+    }
+    Tcl_SetObjResult(interp, saved);
+    Tcl_DecrRefCount(saved);
+    Tcl_Release(interp);
+    return ok;
+}
+
+/*
+ * VerifyPeer --
+ *	Runs once the handshake succeeded: protocol check, then the verifier
+ *	if one is set, else (client only) automatic verification of the
+ *	server certificate against the trust stores and the peer subject.
+ *	Returns 1 and marks the channel OPEN, or 0 with the failure stored.
+ */
+static int
+VerifyPeer(TlsChannel *tc)
+{
+    if (!CheckProtocol(tc)) {
+	return 0;
+    }
+    if (tc->verifier != NULL) {
+	if (!RunVerifier(tc)) {
+	    return 0;
+	}
+    } else if (!(tc->flags & TLS_SERVER)) {
+	PCCERT_CONTEXT cert = NULL;
+	SECURITY_STATUS status = QueryContextAttributesW(&tc->engine.ctx,
+		SECPKG_ATTR_REMOTE_CERT_CONTEXT, &cert);
+	if (status != SEC_E_OK || cert == NULL) {
+	    FailStatus(tc, "VERIFY", status == SEC_E_OK ? SEC_E_CERT_UNKNOWN
+		    : status, "SSL/TLS negotiation failed: no server certificate");
+	    return 0;
+	}
+	VerifyOptions opts;
+	memset(&opts, 0, sizeof(opts));
+	opts.serverName = tc->peerSubject;
+	opts.serverCert = 1;
+	opts.extraStore = cert->hCertStore;
+	opts.revocationFlags = CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT;
+	const char *reason;
+	long result = Cert_Verify(cert, &opts, &reason);
+	CertFreeCertificateContext(cert);
+	if (result != 0) {
+	    char context[200];
+	    snprintf(context, sizeof(context), "SSL/TLS negotiation failed:"
+		    " certificate verification failed (%s) for \"%s\"", reason,
+		    tc->peerSubject ? tc->peerSubject : "");
+	    FailStatus(tc, "VERIFY", result, context);
+	    return 0;
+	}
+    }
+    tc->flags |= TLS_OPEN;
+    return 1;
+}
+
+/*
+ * HandshakeError --
+ *	Stores the failure of a handshake step: EOF or an SSPI status.
+ */
+static void
+HandshakeError(TlsChannel *tc, long status, int eof)
+{
+    if (eof) {
+	FailSimple(tc, "HANDSHAKE", "EOF",
+		"SSL/TLS negotiation failed: unexpected EOF during TLS negotiation");
+    } else if (status != 0) {
+	FailStatus(tc, "HANDSHAKE", status, "SSL/TLS negotiation failed");
+    } else {
+	Tcl_Obj *msg = Tcl_ObjPrintf("SSL/TLS negotiation failed: %s",
+		Tcl_ErrnoMsg(Tcl_GetErrno()));
+	Tcl_Obj *code[4] = {
+	    Tcl_NewStringObj("SCHANNEL", -1), Tcl_NewStringObj("HANDSHAKE", -1),
+	    Tcl_NewStringObj("SOCKET", -1), Tcl_NewStringObj(Tcl_ErrnoId(), -1)
+	};
+	SetFailure(tc, msg, Tcl_NewListObj(4, code));
+    }
+}
+
+/*
+ * StepHandshake --
+ *	Advances the handshake, sending what the engine produced. With
+ *	`readFirst` it first reads from the socket. Blocking: loops until the
+ *	handshake ends. Non-blocking: reads at most once (one event, one read,
+ *	so a blocking socket is never read when it has nothing). Returns 1
+ *	when the handshake finished, 0 when it waits for the socket, -1 on
+ *	failure (stored).
+ */
+static int
+StepHandshake(TlsChannel *tc, int readFirst, int block)
+{
+    tc->flags |= TLS_STARTED;
+    for (;;) {
+	if (readFirst) {
+	    int n = ReadSocket(tc);
+	    if (n == 0) {
+		HandshakeError(tc, 0, 1);
+		return -1;
+	    }
+	    if (n < 0) {
+		int err = Tcl_GetErrno();
+		if (err == EAGAIN || err == EWOULDBLOCK) {
+		    return 0;
+		}
+		HandshakeError(tc, 0, 0);
+		return -1;
+	    }
+	}
+	SECURITY_STATUS status = Engine_Handshake(&tc->engine);
+	if (FlushCipher(tc, block) < 0 && status == ENGINE_WANT_INPUT) {
+	    HandshakeError(tc, 0, 0);
+	    return -1;
+	}
+	if (status == SEC_E_OK) {
+	    return 1;
+	}
+	if (status != ENGINE_WANT_INPUT) {
+	    FlushCipher(tc, 0);		/* The alert, if the socket takes it. */
+	    HandshakeError(tc, status, 0);
+	    return -1;
+	}
+	if (!block) {
+	    UpdateSocketInterest(tc);
+	    return 0;
+	}
+	readFirst = 1;
+    }
+}
+
+/*
+ * RunDone --
+ *	Calls the done callback once (ok: 1 open, 0 failed, -1 closed first).
+ */
+static void
+RunDone(TlsChannel *tc, int ok)
+{
+    if (tc->doneProc != NULL) {
+	void (*done)(TlsChannel *, int, void *) = tc->doneProc;
+	tc->doneProc = NULL;
+	done(tc, ok, tc->doneData);
+    }
+}
+
+/*
+ * TlsChannel_Handshake --
+ *	Drives the handshake for a script: 1 when the channel is open, 0 while
+ *	it negotiates in non-blocking mode, -1 with the failure in interp. In
+ *	blocking mode it completes the handshake and the verification with
+ *	blocking reads (the done callback, if any, runs too).
+ */
+int
+TlsChannel_Handshake(Tcl_Interp *interp, TlsChannel *tc)
+{
+    if (!(tc->flags & (TLS_OPEN | TLS_FAILED)) && !(tc->flags & TLS_NONBLOCKING)) {
+	Tcl_Preserve(tc);
+	if (tc->doneTimer != NULL) {
+	    Tcl_DeleteTimerHandler(tc->doneTimer);
+	    tc->doneTimer = NULL;
+	}
+	int done = (tc->flags & TLS_DONE_POSTED) ? 1
+		: StepHandshake(tc, (tc->flags & TLS_STARTED) != 0, 1);
+	tc->flags |= TLS_DONE_POSTED;
+	if (done == 1) {
+	    VerifyPeer(tc);
+	}
+	if ((tc->flags & TLS_OPEN) && tc->engine.cipherOut.len > 0) {
+	    FlushCipher(tc, 1);
+	}
+	if (!(tc->flags & TLS_CLOSING)) {
+	    UpdateSocketInterest(tc);
+	    RunDone(tc, (tc->flags & TLS_OPEN) != 0);
+	}
+	Tcl_Release(tc);
+    }
+    if (tc->flags & TLS_FAILED) {
+	if (interp != NULL) {
+	    Tcl_SetObjResult(interp, tc->error);
+	    Tcl_SetObjErrorCode(interp, Tcl_DuplicateObj(tc->errorCode));
+	}
+	return -1;
+    }
+    return (tc->flags & TLS_OPEN) ? 1 : 0;
+}
+
+/*
+ * TlsChannel_StartBackground --
+ *	Lets the event loop drive the handshake, in the channel's current
+ *	blocking mode; a client starts once the socket is writable (connected).
+ *	When it ends (verified, or failed), done(tc, ok, data) is called from a
+ *	timer; ok is -1 when the channel was closed first.
+ */
+void
+TlsChannel_StartBackground(TlsChannel *tc,
+	void (*done)(TlsChannel *tc, int ok, void *data), void *data)
+{
+    tc->doneProc = done;
+    tc->doneData = data;
+    tc->flags |= TLS_BACKGROUND;
+    UpdateSocketInterest(tc);
+}
+
+/*
+ * DoneTimerProc --
+ *	End of a background handshake, run from the event loop: verification
+ *	(which may run the verifier script), then the done callback.
+ */
+static void
+DoneTimerProc(void *clientData)
+{
+    TlsChannel *tc = clientData;
+    tc->doneTimer = NULL;
+    Tcl_Preserve(tc);
+    if (!(tc->flags & TLS_FAILED)) {
+	VerifyPeer(tc);
+    }
+    if (!(tc->flags & TLS_CLOSING)) {
+	if (tc->flags & TLS_OPEN) {
+	    FlushCipher(tc, 0);
+	}
+	UpdateSocketInterest(tc);
+	ScheduleNotify(tc);
+	RunDone(tc, (tc->flags & TLS_OPEN) != 0);
+    }
+    Tcl_Release(tc);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * Driver procedures.
+ *----------------------------------------------------------------------
+ */
+
+/*
+ * ReportFailure --
+ *	Makes the stored failure the channel's error for the current
+ *	operation. Returns -1 with *errorCodePtr set, for driver procedures.
+ */
+static int
+ReportFailure(TlsChannel *tc, int *errorCodePtr)
+{
+    Tcl_SetChannelError(tc->self, Tcl_DuplicateObj(tc->error));
+    *errorCodePtr = ECONNABORTED;
+    return -1;
+}
+
+/*
+ * EnsureOpen --
+ *	Before I/O: in blocking mode finishes a pending handshake; in
+ *	non-blocking mode reports EAGAIN while negotiating. Returns 1 when the
+ *	channel is open, 0 (EAGAIN) or -1 (failure) otherwise.
+ */
+static int
+EnsureOpen(TlsChannel *tc, int *errorCodePtr)
+{
+    int state = TlsChannel_Handshake(NULL, tc);
+    if (state < 0) {
+	return ReportFailure(tc, errorCodePtr);
+    }
+    if (state == 0) {
+	*errorCodePtr = EAGAIN;
+    }
+    return state;
+}
+
+/*
+ * TlsInputProc --
+ *	Delivers decrypted data. Returns bytes (> 0), 0 only at EOF, or -1
+ *	with EAGAIN while nothing is decrypted yet (non-blocking, negotiating
+ *	or a partial record), or -1 with the stored error.
+ */
+static int
+TlsInputProc(void *instanceData, char *buf, int toRead, int *errorCodePtr)
+{
+    TlsChannel *tc = instanceData;
+    TlsEngine *e = &tc->engine;
+    int open = EnsureOpen(tc, errorCodePtr);
+    if (open <= 0) {
+	return -1;
+    }
+    for (;;) {
+	if (e->plainIn.len > 0) {
+	    return (int) ByteBuf_Take(&e->plainIn, buf, (size_t) toRead);
+	}
+	if ((tc->flags & TLS_EOF) || e->state == ENGINE_CLOSED) {
+	    tc->flags |= TLS_EOF;
+	    return 0;
+	}
+	if (tc->flags & TLS_FAILED) {
+	    return ReportFailure(tc, errorCodePtr);
+	}
+	if (Engine_HasWholeRecord(e) && e->state == ENGINE_OPEN) {
+	    if (Engine_Decrypt(e) != SEC_E_OK) {
+		FailStatus(tc, "READ", e->error, "TLS read failed");
+	    }
+	    FlushCipher(tc, !(tc->flags & TLS_NONBLOCKING));
+	    continue;
+	}
+	int n = ReadSocket(tc);
+	if (n > 0) {
+	    if (Engine_Decrypt(e) != SEC_E_OK) {
+		FailStatus(tc, "READ", e->error, "TLS read failed");
+	    }
+	    FlushCipher(tc, !(tc->flags & TLS_NONBLOCKING));
+	    continue;
+	}
+	if (n == 0) {
+	    tc->flags |= TLS_EOF;
+	    continue;
+	}
+	*errorCodePtr = Tcl_GetErrno();
+	if (*errorCodePtr == EWOULDBLOCK) {
+	    *errorCodePtr = EAGAIN;
+	}
+	return -1;
+    }
+}
+
+/*
+ * TlsOutputProc --
+ *	Encrypts and sends data. All of it is accepted unless the ciphertext
+ *	queue is full (non-blocking: EAGAIN, nothing accepted). Returns the
+ *	number of bytes accepted or -1 with an error code.
+ */
+static int
+TlsOutputProc(void *instanceData, const char *buf, int toWrite,
+	int *errorCodePtr)
+{
+    TlsChannel *tc = instanceData;
+    TlsEngine *e = &tc->engine;
+
+    if (tc->flags & TLS_WRITE_CLOSED) {
+	*errorCodePtr = EPIPE;
+	return -1;
+    }
+    if (tc->flags & TLS_FAILED) {
+	return ReportFailure(tc, errorCodePtr);
+    }
+    if (!(tc->flags & TLS_OPEN) && !(tc->flags & TLS_NONBLOCKING)) {
+	if (EnsureOpen(tc, errorCodePtr) <= 0) {
+	    return -1;
+	}
+    }
+    int nonblocking = (tc->flags & TLS_NONBLOCKING) != 0;
+    if (nonblocking && e->cipherOut.len >= CIPHER_HIGH_WATER) {
+	if (FlushCipher(tc, 0) < 0) {
+	    *errorCodePtr = Tcl_GetErrno();
+	    return -1;
+	}
+	if (e->cipherOut.len >= CIPHER_HIGH_WATER) {
+	    UpdateSocketInterest(tc);
+	    *errorCodePtr = EAGAIN;
+	    return -1;
+	}
+    }
+    if (Engine_Encrypt(e, buf, (size_t) toWrite) != SEC_E_OK) {
+	FailStatus(tc, "WRITE", e->error, "TLS write failed");
+	return ReportFailure(tc, errorCodePtr);
+    }
+    if ((tc->flags & TLS_OPEN) && FlushCipher(tc, !nonblocking) < 0) {
+	*errorCodePtr = Tcl_GetErrno();
+	return -1;
+    }
+    if (e->cipherOut.len > 0) {
+	UpdateSocketInterest(tc);
+    }
+    return toWrite;
+}
+
+/*
+ * TlsBlockModeProc --
+ *	Records the blocking mode (Tcl applies it to the socket below too).
+ */
+static int
+TlsBlockModeProc(void *instanceData, int mode)
+{
+    TlsChannel *tc = instanceData;
+    if (mode == TCL_MODE_NONBLOCKING) {
+	tc->flags |= TLS_NONBLOCKING;
+    } else {
+	tc->flags &= ~TLS_NONBLOCKING;
+    }
+    return 0;
+}
+
+/*
+ * TlsWatchProc --
+ *	Called by Tcl when the script's interest changes: forwards what we
+ *	need to the socket and arms the timer for data held in the engine.
+ */
+static void
+TlsWatchProc(void *instanceData, int mask)
+{
+    TlsChannel *tc = instanceData;
+    tc->watchMask = mask;
+    UpdateSocketInterest(tc);
+    ScheduleNotify(tc);
+}
+
+/*
+ * TlsHandlerProc --
+ *	Called when the socket below has an event. Steps a background
+ *	handshake, drains queued ciphertext, and reads and decrypts what
+ *	arrived. Returns the events to pass on to the script: readable only
+ *	when a read will return something, writable only when open and the
+ *	ciphertext queue is short.
+ */
+static int
+TlsHandlerProc(void *instanceData, int mask)
+{
+    TlsChannel *tc = instanceData;
+    int result = 0;
+
+    if (tc->flags & TLS_CLOSING) {
+	return 0;
+    }
+    if ((mask & TCL_WRITABLE) && tc->engine.cipherOut.len > 0) {
+	if (FlushCipher(tc, 0) < 0 && !(tc->flags & TLS_OPEN)) {
+	    HandshakeError(tc, 0, 0);
+	}
+    }
+    if ((tc->flags & TLS_BACKGROUND)
+	    && !(tc->flags & (TLS_OPEN | TLS_FAILED | TLS_DONE_POSTED))) {
+	int step = 0;
+	if (!(tc->flags & (TLS_SERVER | TLS_STARTED))) {
+	    if (mask & TCL_WRITABLE) {
+		step = StepHandshake(tc, 0, 0);
+	    }
+	} else if (mask & TCL_READABLE) {
+	    step = StepHandshake(tc, 1, 0);
+	}
+	if (step != 0) {
+	    tc->flags |= TLS_DONE_POSTED;
+	    tc->doneTimer = Tcl_CreateTimerHandler(0, DoneTimerProc, tc);
+	}
+	UpdateSocketInterest(tc);
+	return 0;
+    }
+    if (!(tc->flags & (TLS_OPEN | TLS_FAILED))) {
+	return 0;	/* Verification pending: nothing for the script yet. */
+    }
+    if ((mask & TCL_READABLE) && (tc->flags & TLS_OPEN) && !DataReady(tc)) {
+	int n = ReadSocket(tc);
+	if (n > 0) {
+	    if (Engine_Decrypt(&tc->engine) != SEC_E_OK) {
+		FailStatus(tc, "READ", tc->engine.error, "TLS read failed");
+	    }
+	    FlushCipher(tc, 0);
+	} else if (n == 0) {
+	    tc->flags |= TLS_EOF;
+	} else if (Tcl_GetErrno() != EAGAIN && Tcl_GetErrno() != EWOULDBLOCK) {
+	    tc->flags |= TLS_EOF;	/* Reset or error: reads end. */
+	}
+    }
+    if ((mask & TCL_READABLE) && DataReady(tc)) {
+	result |= TCL_READABLE;
+	if (tc->notifyTimer != NULL) {
+	    Tcl_DeleteTimerHandler(tc->notifyTimer);
+	    tc->notifyTimer = NULL;
+	}
+    }
+    if ((mask & TCL_WRITABLE) && tc->engine.cipherOut.len < CIPHER_HIGH_WATER) {
+	result |= TCL_WRITABLE;
+    }
+    UpdateSocketInterest(tc);
+    return result;
+}
+
+/*
+ * FreeTlsChannel --
+ *	Frees the state once no timer or callback uses it (Tcl_EventuallyFree).
+ */
+static void
+FreeTlsChannel(char *blockPtr)
+{
+    TlsChannel *tc = (TlsChannel *) blockPtr;
+    if (tc->verifier) {
+	Tcl_DecrRefCount(tc->verifier);
+    }
+    if (tc->error) {
+	Tcl_DecrRefCount(tc->error);
+	Tcl_DecrRefCount(tc->errorCode);
+    }
+    Tcl_DecrRefCount(tc->contextName);
+    if (tc->peerSubject) {
+	ckfree(tc->peerSubject);
+    }
+    ckfree(tc);
+}
+
+/*
+ * SendCloseNotify --
+ *	Queues our close_notify once and sends it with what else is queued.
+ *	Best effort: a peer that is gone is not an error.
+ */
+static void
+SendCloseNotify(TlsChannel *tc)
+{
+    if (!(tc->flags & TLS_WRITE_CLOSED) && (tc->flags & TLS_OPEN)) {
+	Engine_Shutdown(&tc->engine);
+    }
+    tc->flags |= TLS_WRITE_CLOSED;
+    Tcl_DriverBlockModeProc *blockMode =
+	    Tcl_ChannelBlockModeProc(Tcl_GetChannelType(tc->lower));
+    if (tc->engine.cipherOut.len > 0 && blockMode) {
+	blockMode(Tcl_GetChannelInstanceData(tc->lower), TCL_MODE_BLOCKING);
+    }
+    FlushCipher(tc, 1);
+    if (blockMode && (tc->flags & TLS_NONBLOCKING)) {
+	blockMode(Tcl_GetChannelInstanceData(tc->lower), TCL_MODE_NONBLOCKING);
+    }
+}
+
+/*
+ * TlsClose2Proc --
+ *	Full close: sends close_notify and queued data, frees every SSPI
+ *	resource; Tcl then closes the socket below. Half close (write): sends
+ *	close_notify and shuts the socket's write side; reading continues.
+ */
+static int
+TlsClose2Proc(void *instanceData, Tcl_Interp *interp, int flags)
+{
+    TlsChannel *tc = instanceData;
+
+    if (flags & TCL_CLOSE_READ) {
+	return 0;
+    }
+    if (flags & TCL_CLOSE_WRITE) {
+	SendCloseNotify(tc);
+	Tcl_DriverClose2Proc *close2 =
+		Tcl_ChannelClose2Proc(Tcl_GetChannelType(tc->lower));
+	return close2 ? close2(Tcl_GetChannelInstanceData(tc->lower), interp,
+		TCL_CLOSE_WRITE) : 0;
+    }
+    tc->flags |= TLS_CLOSING;
+    if (tc->notifyTimer) {
+	Tcl_DeleteTimerHandler(tc->notifyTimer);
+    }
+    if (tc->doneTimer) {
+	Tcl_DeleteTimerHandler(tc->doneTimer);
+    }
+    tc->notifyTimer = tc->doneTimer = NULL;
+    SendCloseNotify(tc);
+    Tcl_DriverWatchProc *watch = Tcl_ChannelWatchProc(Tcl_GetChannelType(tc->lower));
+    if (watch) {
+	watch(Tcl_GetChannelInstanceData(tc->lower), 0);
+    }
+    Engine_Free(&tc->engine);
+    Stats_Add(STAT_CONTEXTS, -1);
+    Stats_Add(STAT_CHANNELS, -1);
+    Cred_Release(tc->cred);
+    tc->cred = NULL;
+    Handle_ForgetPtr(HANDLE_CONTEXT, tc);
+    if (tc->doneProc != NULL) {
+	/* Closed before the handshake ended: let the owner free its data. */
+	void (*done)(TlsChannel *, int, void *) = tc->doneProc;
+	tc->doneProc = NULL;
+	done(tc, -1, tc->doneData);
+    }
+    Tcl_EventuallyFree(tc, FreeTlsChannel);
+    return 0;
+}
+
+/*
+ * LowerGetOption --
+ *	Asks the socket below for an option (or all of them).
+ */
+static int
+LowerGetOption(TlsChannel *tc, Tcl_Interp *interp, const char *name,
+	Tcl_DString *ds)
+{
+    Tcl_DriverGetOptionProc *get =
+	    Tcl_ChannelGetOptionProc(Tcl_GetChannelType(tc->lower));
+    if (get == NULL) {
+	return name ? Tcl_BadChannelOption(interp, name,
+		"credentials context verifier") : TCL_OK;
+    }
+    return get(Tcl_GetChannelInstanceData(tc->lower), interp, name, ds);
+}
+
+/*
+ * TlsGetOptionProc --
+ *	-credentials, -context, -verifier (read-only), -error (the stored
+ *	failure, else the socket's), and every option of the socket.
+ */
+static int
+TlsGetOptionProc(void *instanceData, Tcl_Interp *interp,
+	const char *optionName, Tcl_DString *ds)
+{
+    TlsChannel *tc = instanceData;
+    const char *values[3] = {
+	tc->cred && tc->cred->name ? Tcl_GetString(tc->cred->name) : "",
+	Tcl_GetString(tc->contextName),
+	tc->verifier ? Tcl_GetString(tc->verifier) : ""
+    };
+    if (optionName == NULL) {
+	for (int i = 0; ownOptions[i]; i++) {
+	    Tcl_DStringAppendElement(ds, ownOptions[i]);
+	    Tcl_DStringAppendElement(ds, values[i]);
+	}
+	return LowerGetOption(tc, interp, NULL, ds);
+    }
+    for (int i = 0; ownOptions[i]; i++) {
+	if (strcmp(optionName, ownOptions[i]) == 0) {
+	    Tcl_DStringAppend(ds, values[i], -1);
+	    return TCL_OK;
+	}
+    }
+    if (strcmp(optionName, "-error") == 0 && (tc->flags & TLS_FAILED)) {
+	Tcl_DStringAppend(ds, Tcl_GetString(tc->error), -1);
+	return TCL_OK;
+    }
+    return LowerGetOption(tc, interp, optionName, ds);
+}
+
+/*
+ * TlsSetOptionProc --
+ *	Our options are read-only; the rest go to the socket.
+ */
+static int
+TlsSetOptionProc(void *instanceData, Tcl_Interp *interp,
+	const char *optionName, const char *value)
+{
+    TlsChannel *tc = instanceData;
+    for (int i = 0; ownOptions[i]; i++) {
+	if (strcmp(optionName, ownOptions[i]) == 0) {
+	    if (interp) {
+		Tcl_SetObjResult(interp, Tcl_ObjPrintf(
+			"option \"%s\" is read-only", optionName));
+		Tcl_SetErrorCode(interp, "SCHANNEL", "OPTION", "READONLY",
+			optionName, NULL);
+	    }
+	    return TCL_ERROR;
+	}
+    }
+    Tcl_DriverSetOptionProc *set =
+	    Tcl_ChannelSetOptionProc(Tcl_GetChannelType(tc->lower));
+    if (set == NULL) {
+	return Tcl_BadChannelOption(interp, optionName, "");
+    }
+    return set(Tcl_GetChannelInstanceData(tc->lower), interp, optionName, value);
+}
+
+/*
+ * TlsGetHandleProc --
+ *	The OS handle is the socket's.
+ */
+static int
+TlsGetHandleProc(void *instanceData, int direction, void **handlePtr)
+{
+    TlsChannel *tc = instanceData;
+    return Tcl_GetChannelHandle(tc->lower, direction, handlePtr);
+}
+
+/*
+ * TlsThreadActionProc --
+ *	The channel moves between threads: timers belong to the thread that
+ *	made them, so they are dropped here and re-armed by the next watch.
+ */
+static void
+TlsThreadActionProc(void *instanceData, int action)
+{
+    TlsChannel *tc = instanceData;
+    if (action == TCL_CHANNEL_THREAD_REMOVE) {
+	if (tc->notifyTimer) {
+	    Tcl_DeleteTimerHandler(tc->notifyTimer);
+	    tc->notifyTimer = NULL;
+	}
+    } else {
+	tc->owner = Tcl_GetCurrentThread();
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ * Creation and queries.
+ *----------------------------------------------------------------------
+ */
+
+/*
+ * TlsChannel_Stack --
+ *	Stacks a TLS channel over `lower` (which keeps its name). The channel
+ *	takes a reference to the credentials. The handshake is started by
+ *	TlsChannel_Handshake or TlsChannel_StartBackground. Returns
+ *	the state, or NULL with an error in interp.
+ */
+TlsChannel *
+TlsChannel_Stack(Tcl_Interp *interp, Tcl_Channel lower,
+	const TlsChannelConfig *config)
+{
+    TlsChannel *tc = (TlsChannel *) ckalloc(sizeof(TlsChannel));
+    memset(tc, 0, sizeof(*tc));
+    if (!Engine_Init(&tc->engine, &config->cred->handle, config->isServer,
+	    config->isServer ? NULL : config->peerSubject,
+	    config->requestClientCert)) {
+	ckfree(tc);
+	Tcl_SetObjResult(interp, Tcl_NewStringObj("out of memory", -1));
+	return NULL;
+    }
+    tc->interp = interp;
+    tc->owner = Tcl_GetCurrentThread();
+    tc->cred = config->cred;
+    Cred_Retain(tc->cred);
+    tc->flags = config->isServer ? TLS_SERVER : 0;
+    if (config->peerSubject) {
+	tc->peerSubject = ckalloc(strlen(config->peerSubject) + 1);
+	strcpy(tc->peerSubject, config->peerSubject);
+    }
+    if (config->verifier && Tcl_GetCharLength(config->verifier) > 0) {
+	tc->verifier = config->verifier;
+	Tcl_IncrRefCount(tc->verifier);
+    }
+    tc->contextName = Handle_New(HANDLE_CONTEXT, tc);
+    Tcl_IncrRefCount(tc->contextName);
+    int blocking = 1;
+    Tcl_DString ds;
+    Tcl_DStringInit(&ds);
+    if (Tcl_GetChannelOption(NULL, lower, "-blocking", &ds) == TCL_OK) {
+	Tcl_GetBoolean(NULL, Tcl_DStringValue(&ds), &blocking);
+    }
+    Tcl_DStringFree(&ds);
+    if (!blocking) {
+	tc->flags |= TLS_NONBLOCKING;
+    }
+    tc->self = Tcl_StackChannel(interp, &tlsChannelType, tc,
+	    TCL_READABLE | TCL_WRITABLE, lower);
+    if (tc->self == NULL) {
+	Handle_ForgetPtr(HANDLE_CONTEXT, tc);
+	Engine_Free(&tc->engine);
+	Cred_Release(tc->cred);
+	Tcl_DecrRefCount(tc->contextName);
+	if (tc->verifier) {
+	    Tcl_DecrRefCount(tc->verifier);
+	}
+	if (tc->peerSubject) {
+	    ckfree(tc->peerSubject);
+	}
+	ckfree(tc);
+	return NULL;
+    }
+    tc->lower = Tcl_GetStackedChannel(tc->self);
+    Stats_Add(STAT_CONTEXTS, 1);
+    Stats_Add(STAT_CHANNELS, 1);
+    return tc;
+}
+
+Tcl_Channel
+TlsChannel_Channel(TlsChannel *tc)
+{
+    return tc->self;
+}
+
+TlsEngine *
+TlsChannel_Engine(TlsChannel *tc)
+{
+    return &tc->engine;
+}
+
+Tcl_Obj *
+TlsChannel_Error(TlsChannel *tc)
+{
+    return (tc->flags & TLS_FAILED) ? tc->error : NULL;
+}
+
+Tcl_Obj *
+TlsChannel_ErrorCode(TlsChannel *tc)
+{
+    return (tc->flags & TLS_FAILED) ? tc->errorCode : NULL;
+}
+
+/*
+ * TlsChannel_FromChannel --
+ *	The TLS layer of a channel stack, or NULL when there is none.
+ */
+TlsChannel *
+TlsChannel_FromChannel(Tcl_Channel chan)
+{
+    for (chan = Tcl_GetTopChannel(chan); chan != NULL;
+	    chan = Tcl_GetStackedChannel(chan)) {
+	if (Tcl_GetChannelType(chan) == &tlsChannelType) {
+	    return Tcl_GetChannelInstanceData(chan);
+	}
+    }
+    return NULL;
+}
+
+/*
+ * TlsChannel_FromContext --
+ *	The channel of a security context handle, or NULL with an error.
+ */
+TlsChannel *
+TlsChannel_FromContext(Tcl_Interp *interp, Tcl_Obj *ctxName)
+{
+    return Handle_Get(interp, ctxName, HANDLE_CONTEXT);
+}
+
+/*
+ * TlsChannel_StateName --
+ *	CLIENTINIT, SERVERINIT, NEGOTIATING, OPEN or CLOSED.
+ */
+const char *
+TlsChannel_StateName(TlsChannel *tc)
+{
+    if (tc->flags & (TLS_FAILED | TLS_CLOSING)) {
+	return "CLOSED";
+    }
+    if (tc->flags & TLS_OPEN) {
+	return (tc->flags & TLS_EOF) && (tc->flags & TLS_WRITE_CLOSED)
+		? "CLOSED" : "OPEN";
+    }
+    if (tc->flags & TLS_STARTED) {
+	return "NEGOTIATING";
+    }
+    return (tc->flags & TLS_SERVER) ? "SERVERINIT" : "CLIENTINIT";
+}
