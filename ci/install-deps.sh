@@ -50,7 +50,7 @@ wine_major() {
 
 step "checking Wine >= $MIN_WINE_MAJOR"
 if [ "$(wine_major)" -ge $MIN_WINE_MAJOR ] 2>/dev/null; then
-    echo "    $(wine --version) present"
+    echo "    $(wine --version 2>/dev/null) present"
 else
     [ "$(id -u)" = 0 ] || fail "Wine >= $MIN_WINE_MAJOR is missing; run as root to install it"
     apt_update_once
@@ -79,5 +79,5 @@ PIN
     fi
     [ "$(wine_major)" -ge $MIN_WINE_MAJOR ] 2>/dev/null ||
         fail "installed Wine is '$(wine --version 2>&1)', need >= $MIN_WINE_MAJOR"
-    echo "    $(wine --version) installed"
+    echo "    $(wine --version 2>/dev/null) installed"
 fi

@@ -1,0 +1,191 @@
+# test/peerd.tcl --
+#
+#	The peer helper: a small server run by the *native* tclsh, so that
+#	tests running under Wine can start and drive native peers (openssl
+#	s_server/s_client, curl, gnutls-cli, python3) on this machine.
+#	It listens on 127.0.0.1 (port chosen by the system, written to the
+#	file named on the command line) and serves one request per line, a
+#	Tcl list; each reply is one line, a Tcl list {ok RESULT} or
+#	{error MESSAGE}. Binary data travels base64-encoded.
+#
+#	Requests:
+#	  freeport                    a free TCP port on 127.0.0.1
+#	  spawn ARGV                  start a process (stdin/stdout pipes,
+#	                              stderr merged); returns an id
+#	  send ID B64                 write to its stdin
+#	  closein ID                  close its stdin
+#	  output ID                   {B64 eof?} of all output so far
+#	  waitfor ID REGEXP MS        wait until the output matches:
+#	                              {matched|eof|timeout B64}
+#	  wait ID MS                  wait for exit: {exitcode|timeout B64}
+#	  kill ID                     kill the process and forget it
+#	  killall                     kill every process started
+#
+#	Usage: tclsh peerd.tcl PORTFILE
+
+set portFile [lindex $argv 0]
+set nextId 0
+array set procs {}	;# id -> dict chan pid out eof exit
+
+proc reply {client status result} {
+    puts $client [list $status $result]
+    flush $client
+}
+
+proc b64 {data} { binary encode base64 $data }
+
+proc readOutput {id} {
+    global procs
+    set chan [dict get $procs($id) chan]
+    set data [read $chan]
+    dict append procs($id) out $data
+    if {[eof $chan]} {
+        fconfigure $chan -blocking 1
+        set code 0
+        if {[catch {close $chan} msg opts]} {
+            set ec [dict get $opts -errorcode]
+            set code [expr {[lindex $ec 0] eq "CHILDSTATUS" ? [lindex $ec 2] : 1}]
+        }
+        dict set procs($id) eof 1
+        dict set procs($id) exit $code
+    }
+    checkWaiters $id
+}
+
+# Waiters: pending waitfor/wait requests, checked when output arrives.
+set waiters {}
+
+proc checkWaiters {id} {
+    global waiters procs
+    set keep {}
+    foreach w $waiters {
+        lassign $w wid client kind arg timer
+        if {$wid ne $id} { lappend keep $w; continue }
+        set p $procs($id)
+        if {$kind eq "waitfor" && [regexp -- $arg [dict get $p out]]} {
+            after cancel $timer
+            reply $client ok [list matched [b64 [dict get $p out]]]
+        } elseif {[dict get $p eof]} {
+            after cancel $timer
+            if {$kind eq "wait"} {
+                reply $client ok [list [dict get $p exit] [b64 [dict get $p out]]]
+            } else {
+                reply $client ok [list eof [b64 [dict get $p out]]]
+            }
+        } else {
+            lappend keep $w
+        }
+    }
+    set waiters $keep
+}
+
+proc timeoutWaiter {id client kind} {
+    global waiters procs
+    set keep {}
+    foreach w $waiters {
+        lassign $w wid wclient wkind
+        if {$wid eq $id && $wclient eq $client && $wkind eq $kind} {
+            reply $client ok [list timeout [b64 [dict get $procs($id) out]]]
+        } else {
+            lappend keep $w
+        }
+    }
+    set waiters $keep
+}
+
+proc killProc {id} {
+    global procs
+    if {![info exists procs($id)]} return
+    set p $procs($id)
+    if {![dict get $p eof]} {
+        foreach pid [dict get $p pid] { catch {exec kill -9 $pid} }
+        catch {fileevent [dict get $p chan] readable {}}
+        catch {close [dict get $p chan]}
+    }
+    unset procs($id)
+}
+
+proc handle {client line} {
+    global procs nextId waiters
+    set args [lassign $line cmd]
+    switch -- $cmd {
+        freeport {
+            set s [socket -server {apply {args {}}} -myaddr 127.0.0.1 0]
+            set port [lindex [fconfigure $s -sockname] 2]
+            close $s
+            reply $client ok $port
+        }
+        spawn {
+            set argv0 [lindex $args 0]
+            set chan [open |[list {*}$argv0 2>@1] r+]
+            fconfigure $chan -blocking 0 -translation binary -buffering none
+            set id p[incr nextId]
+            set procs($id) [dict create chan $chan pid [pid $chan] out "" eof 0 exit ""]
+            fileevent $chan readable [list readOutput $id]
+            reply $client ok $id
+        }
+        send {
+            lassign $args id data
+            set chan [dict get $procs($id) chan]
+            puts -nonewline $chan [binary decode base64 $data]
+            flush $chan
+            reply $client ok ""
+        }
+        closein {
+            lassign $args id
+            catch {chan close [dict get $procs($id) chan] write}
+            reply $client ok ""
+        }
+        output {
+            lassign $args id
+            reply $client ok [list [b64 [dict get $procs($id) out]] [dict get $procs($id) eof]]
+        }
+        waitfor - wait {
+            lassign $args id arg ms
+            if {$cmd eq "wait"} { set ms $arg; set arg "" }
+            set timer [after $ms [list timeoutWaiter $id $client $cmd]]
+            lappend waiters [list $id $client $cmd $arg $timer]
+            checkWaiters $id
+        }
+        kill {
+            killProc [lindex $args 0]
+            reply $client ok ""
+        }
+        killall {
+            foreach id [array names procs] { killProc $id }
+            reply $client ok ""
+        }
+        default {
+            reply $client error "unknown request \"$cmd\""
+        }
+    }
+}
+
+proc serve {client} {
+    if {[catch {gets $client line} n] || $n < 0} {
+        if {[eof $client]} { close $client }
+        return
+    }
+    if {[catch {handle $client $line} msg]} {
+        catch {reply $client error $msg}
+    }
+}
+
+proc accept {client addr port} {
+    fconfigure $client -buffering line -translation lf
+    fileevent $client readable [list serve $client]
+}
+
+set listener [socket -server accept -myaddr 127.0.0.1 0]
+set f [open $portFile.tmp w]
+puts $f [lindex [fconfigure $listener -sockname] 2]
+close $f
+file rename -force $portFile.tmp $portFile
+# Exit when the parent goes away (stdin closes) or on request.
+fileevent stdin readable {
+    if {[gets stdin line] < 0} {
+        foreach id [array names procs] { killProc $id }
+        exit 0
+    }
+}
+vwait forever
