@@ -235,6 +235,8 @@ UpdateSocketInterest(TlsChannel *tc)
 	mask |= TCL_WRITABLE;
     }
     Tcl_DriverWatchProc *watch = Tcl_ChannelWatchProc(Tcl_GetChannelType(tc->lower));
+    TRACE("%s socket interest %d (script %d, flags 0x%x)",
+	    Tcl_GetChannelName(tc->self), mask, tc->watchMask, tc->flags);
     if (watch != NULL) {
 	watch(Tcl_GetChannelInstanceData(tc->lower), mask);
     }
@@ -475,6 +477,10 @@ StepHandshake(TlsChannel *tc, int readFirst, int block)
 	    }
 	}
 	SECURITY_STATUS status = Engine_Handshake(&tc->engine);
+	TRACE("%s handshake step: 0x%08lx, %u bytes to send, %u left",
+		Tcl_GetChannelName(tc->self), (unsigned long) status,
+		(unsigned) tc->engine.cipherOut.len,
+		(unsigned) tc->engine.cipherIn.len);
 	if (FlushCipher(tc, block) < 0 && status == ENGINE_WANT_INPUT) {
 	    HandshakeError(tc, 0, 0);
 	    return -1;
@@ -778,6 +784,8 @@ TlsHandlerProc(void *instanceData, int mask)
     TlsChannel *tc = instanceData;
     int result = 0;
 
+    TRACE("%s handler mask %d flags 0x%x", Tcl_GetChannelName(tc->self),
+	    mask, tc->flags);
     if (tc->flags & TLS_CLOSING) {
 	return 0;
     }

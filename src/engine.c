@@ -18,6 +18,8 @@
 	| ASC_REQ_EXTENDED_ERROR)
 
 #define TLS_RECORD_HEADER 5
+/* Largest ciphertext record body TLS allows (RFC 5246: 2^14 + 2048). */
+#define TLS_MAX_RECORD_BODY (16384 + 2048)
 
 /*
  * Fail --
@@ -33,6 +35,37 @@ Fail(TlsEngine *e, SECURITY_STATUS status, const char *where)
     }
     e->state = ENGINE_FAILED;
     return status;
+}
+
+/*
+ * CheckRecordHeader --
+ *	Rejects input that cannot be TLS before handing it to SSPI, so a peer
+ *	speaking another protocol (or announcing an oversized record) fails at
+ *	once instead of leaving us waiting for a record that never completes.
+ *	Returns SEC_E_OK, or SEC_E_ILLEGAL_MESSAGE with the engine FAILED.
+ */
+static SECURITY_STATUS
+CheckRecordHeader(TlsEngine *e)
+{
+    const unsigned char *h = ByteBuf_Head(&e->cipherIn);
+    size_t n = e->cipherIn.len;
+    if (n == 0) {
+	return SEC_E_OK;
+    }
+    if (e->isServer && e->state == ENGINE_HANDSHAKE && !e->haveCtx
+	    && (h[0] & 0x80)) {
+	return SEC_E_OK;	/* SSL 2.0-style ClientHello: SSPI decides. */
+    }
+    /* Content types: change_cipher_spec, alert, handshake, application
+     * data, heartbeat. */
+    if (h[0] < 20 || h[0] > 24 || (n >= 2 && h[1] != 3)) {
+	return Fail(e, SEC_E_ILLEGAL_MESSAGE, "TLS record check");
+    }
+    if (n >= TLS_RECORD_HEADER
+	    && (((size_t) h[3] << 8) | h[4]) > TLS_MAX_RECORD_BODY) {
+	return Fail(e, SEC_E_ILLEGAL_MESSAGE, "TLS record check");
+    }
+    return SEC_E_OK;
 }
 
 /*
@@ -175,6 +208,9 @@ Engine_Handshake(TlsEngine *e)
 	if (!firstClientCall && e->cipherIn.len == 0) {
 	    return ENGINE_WANT_INPUT;
 	}
+	if (CheckRecordHeader(e) != SEC_E_OK) {
+	    return e->error;
+	}
 	SecBuffer in[2] = {
 	    {(ULONG) e->cipherIn.len, SECBUFFER_TOKEN, ByteBuf_Head(&e->cipherIn)},
 	    {0, SECBUFFER_EMPTY, NULL}
@@ -256,6 +292,9 @@ Engine_Decrypt(TlsEngine *e)
 	}
 	if (e->state != ENGINE_OPEN) {
 	    break;
+	}
+	if (CheckRecordHeader(e) != SEC_E_OK) {
+	    return e->error;
 	}
 	SecBuffer b[4] = {
 	    {(ULONG) e->cipherIn.len, SECBUFFER_DATA, ByteBuf_Head(&e->cipherIn)},

@@ -5,7 +5,28 @@
  *	script-level parts (tls_background_error) and provides the package.
  */
 
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include "schannelInt.h"
+
+int schannelTrace = 0;
+
+/*
+ * Trace_Printf --
+ *	Writes one trace line to stderr (see TRACE in schannelInt.h).
+ */
+void
+Trace_Printf(const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    fputs("schannel: ", stderr);
+    vfprintf(stderr, format, ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+    va_end(ap);
+}
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
@@ -35,6 +56,7 @@ Schannel_Init(Tcl_Interp *interp)
     if (Tcl_InitStubs(interp, "8.6", 0) == NULL) {
 	return TCL_ERROR;
     }
+    schannelTrace = getenv("SCHANNEL_TRACE") != NULL;
     if (Tcl_CreateNamespace(interp, SCHANNEL_NS, NULL, NULL) == NULL
 	    && Tcl_FindNamespace(interp, SCHANNEL_NS, NULL, 0) == NULL) {
 	return TCL_ERROR;

@@ -12,7 +12,7 @@ if {[llength $argv]} {
     set files [lmap f $argv {file join $testDir [file tail $f]}]
 }
 # Per-file limit (ms): a hung file is killed and counted as failed.
-set fileLimit 600000
+set fileLimit [expr {[info exists env(SCHANNEL_FILE_LIMIT)] ? $env(SCHANNEL_FILE_LIMIT) : 600000}]
 set totals [dict create passed 0 failed 0 skipped 0]
 set badFiles {}
 
