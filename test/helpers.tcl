@@ -132,6 +132,23 @@ proc wait-for {varName {ms {}}} {
     return $var
 }
 
+# An -async client channel in non-blocking mode, once its handshake is
+# done (the event loop runs meanwhile, so an in-process server can answer).
+# Raises the negotiation error if it failed.
+proc connect-async {host port args} {
+    set s [tls_socket -async {*}$args $host $port]
+    fconfigure $s -blocking 0
+    fileevent $s writable [list set ::connected($s) 1]
+    wait-for ::connected($s)
+    fileevent $s writable {}
+    unset ::connected($s)
+    if {[catch {tls_handshake $s} msg opts]} {
+        close $s
+        return -options $opts $msg
+    }
+    return $s
+}
+
 # Server credentials from the test PFX (RSA key, as Wine needs).
 proc server-credentials {{pfx server.pfx}} {
     set store [cert_temporary_store -pfx [readfile [certfile $pfx] 1]]
