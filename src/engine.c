@@ -18,6 +18,7 @@
 	| ASC_REQ_EXTENDED_ERROR)
 
 #define TLS_RECORD_HEADER 5
+#define TLS_CONTENT_ALERT 21
 /* Largest ciphertext record body TLS allows (RFC 5246: 2^14 + 2048). */
 #define TLS_MAX_RECORD_BODY (16384 + 2048)
 
@@ -296,6 +297,8 @@ Engine_Decrypt(TlsEngine *e)
 	if (CheckRecordHeader(e) != SEC_E_OK) {
 	    return e->error;
 	}
+	/* Content type of the record, before in-place decryption. */
+	unsigned char recordType = ByteBuf_Head(&e->cipherIn)[0];
 	SecBuffer b[4] = {
 	    {(ULONG) e->cipherIn.len, SECBUFFER_DATA, ByteBuf_Head(&e->cipherIn)},
 	    {0, SECBUFFER_EMPTY, NULL},
@@ -312,17 +315,24 @@ Engine_Decrypt(TlsEngine *e)
 		&& status != SEC_I_CONTEXT_EXPIRED) {
 	    return Fail(e, status, "DecryptMessage");
 	}
-	size_t extra = 0;
+	size_t extra = 0, plain = 0;
 	for (int i = 0; i < 4; i++) {
-	    if (b[i].BufferType == SECBUFFER_DATA && b[i].cbBuffer > 0
-		    && !ByteBuf_Append(&e->plainIn, b[i].pvBuffer, b[i].cbBuffer)) {
-		return Fail(e, SEC_E_INSUFFICIENT_MEMORY, "DecryptMessage");
+	    if (b[i].BufferType == SECBUFFER_DATA && b[i].cbBuffer > 0) {
+		if (!ByteBuf_Append(&e->plainIn, b[i].pvBuffer, b[i].cbBuffer)) {
+		    return Fail(e, SEC_E_INSUFFICIENT_MEMORY, "DecryptMessage");
+		}
+		plain += b[i].cbBuffer;
 	    }
 	    if (b[i].BufferType == SECBUFFER_EXTRA) {
 		extra = b[i].cbBuffer;
 	    }
 	}
 	ByteBuf_KeepLast(&e->cipherIn, extra);
+	if (status == SEC_E_OK && plain == 0 && recordType == TLS_CONTENT_ALERT) {
+	    /* An alert that was not fatal: some implementations report the
+	     * peer's close_notify this way instead of SEC_I_CONTEXT_EXPIRED. */
+	    status = SEC_I_CONTEXT_EXPIRED;
+	}
 	if (status == SEC_I_CONTEXT_EXPIRED) {
 	    e->peerClosed = 1;	/* The peer's close_notify. */
 	    e->state = ENGINE_CLOSED;
