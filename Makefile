@@ -31,7 +31,14 @@ LIBS      := $(TCLWIN)/lib/libtclstub86.a -lsecur32 -lcrypt32 -lws2_32
 
 .PHONY: all deps test demo clean tcl-win
 
-all: $(PKGDIR)/$(DLL) $(PKGDIR)/pkgIndex.tcl
+TWAPIDIR  := $(BUILD)/lib/twapi_crypto
+TWAPIFILES := $(TWAPIDIR)/pkgIndex.tcl $(TWAPIDIR)/twapi_crypto.tcl
+
+all: $(PKGDIR)/$(DLL) $(PKGDIR)/pkgIndex.tcl $(TWAPIFILES)
+
+$(TWAPIDIR)/%: tcl/twapi_crypto/%
+	@mkdir -p $(TWAPIDIR)
+	cp $< $@
 
 # The Windows Tcl (headers, stubs library, tclsh86.exe) comes from ci/.
 $(TCLWIN)/lib/libtclstub86.a:

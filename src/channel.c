@@ -520,7 +520,7 @@ RunDone(TlsChannel *tc, int ok)
  *	Drives the handshake for a script: 1 when the channel is open, 0 while
  *	it negotiates in non-blocking mode, -1 with the failure in interp. In
  *	blocking mode it completes the handshake and the verification with
- *	blocking reads (the done callback, if any, runs too).
+ *	blocking reads; the done callback, if any, is then called with -1.
  */
 int
 TlsChannel_Handshake(Tcl_Interp *interp, TlsChannel *tc)
@@ -542,7 +542,9 @@ TlsChannel_Handshake(Tcl_Interp *interp, TlsChannel *tc)
 	}
 	if (!(tc->flags & TLS_CLOSING)) {
 	    UpdateSocketInterest(tc);
-	    RunDone(tc, (tc->flags & TLS_OPEN) != 0);
+	    /* The script sees the result of this call itself: the done
+	     * callback only releases its data (no events from inside I/O). */
+	    RunDone(tc, -1);
 	}
 	Tcl_Release(tc);
     }
@@ -561,7 +563,8 @@ TlsChannel_Handshake(Tcl_Interp *interp, TlsChannel *tc)
  *	Lets the event loop drive the handshake, in the channel's current
  *	blocking mode; a client starts once the socket is writable (connected).
  *	When it ends (verified, or failed), done(tc, ok, data) is called from a
- *	timer; ok is -1 when the channel was closed first.
+ *	timer; ok is -1 when the channel was closed first or the script
+ *	completed the handshake itself (blocking I/O or tls_handshake).
  */
 void
 TlsChannel_StartBackground(TlsChannel *tc,
@@ -612,7 +615,11 @@ DoneTimerProc(void *clientData)
 static int
 ReportFailure(TlsChannel *tc, int *errorCodePtr)
 {
-    Tcl_SetChannelError(tc->self, Tcl_DuplicateObj(tc->error));
+    /* The channel error is a list: options, then the message. */
+    Tcl_Obj *report[3] = {
+	Tcl_NewStringObj("-errorcode", -1), tc->errorCode, tc->error
+    };
+    Tcl_SetChannelError(tc->self, Tcl_NewListObj(3, report));
     *errorCodePtr = ECONNABORTED;
     return -1;
 }
@@ -726,8 +733,13 @@ TlsOutputProc(void *instanceData, const char *buf, int toWrite,
 	    return -1;
 	}
     }
-    if (Engine_Encrypt(e, buf, (size_t) toWrite) != SEC_E_OK) {
-	FailStatus(tc, "WRITE", e->error, "TLS write failed");
+    SECURITY_STATUS status = Engine_Encrypt(e, buf, (size_t) toWrite);
+    if (status == SEC_E_CONTEXT_EXPIRED) {
+	*errorCodePtr = EPIPE;		/* The session is closed for writing. */
+	return -1;
+    }
+    if (status != SEC_E_OK) {
+	FailStatus(tc, "WRITE", status, "TLS write failed");
 	return ReportFailure(tc, errorCodePtr);
     }
     if ((tc->flags & TLS_OPEN) && FlushCipher(tc, !nonblocking) < 0) {
@@ -884,6 +896,27 @@ SendCloseNotify(TlsChannel *tc)
     if (blockMode && (tc->flags & TLS_NONBLOCKING)) {
 	blockMode(Tcl_GetChannelInstanceData(tc->lower), TCL_MODE_NONBLOCKING);
     }
+}
+
+/*
+ * TlsChannel_HalfClose --
+ *	Closes the write side: flushes buffered output, sends close_notify and
+ *	shuts the socket's write side; reading continues. (Tcl 8.6 refuses
+ *	`close $chan write` on any stacked channel, so tls_close does this
+ *	itself.) Returns TCL_OK or TCL_ERROR with a message in interp.
+ */
+int
+TlsChannel_HalfClose(Tcl_Interp *interp, TlsChannel *tc)
+{
+    if (tc->flags & TLS_WRITE_CLOSED) {
+	return TCL_OK;
+    }
+    if (Tcl_Flush(tc->self) != TCL_OK) {
+	Tcl_SetObjResult(interp, Tcl_ObjPrintf("error flushing \"%s\": %s",
+		Tcl_GetChannelName(tc->self), Tcl_PosixError(interp)));
+	return TCL_ERROR;
+    }
+    return TlsClose2Proc(tc, interp, TCL_CLOSE_WRITE) == 0 ? TCL_OK : TCL_ERROR;
 }
 
 /*

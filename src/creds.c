@@ -207,9 +207,12 @@ AcquireWithSchCredentials(Cred *cred, PCCERT_CONTEXT *certs, DWORD nCerts,
     sc.dwFlags = flags;
     sc.cTlsParameters = 1;
     sc.pTlsParameters = &tls;
-    return AcquireCredentialsHandleW(NULL, (LPWSTR) UNISP_NAME_W,
+    SECURITY_STATUS status = AcquireCredentialsHandleW(NULL,
+	    (LPWSTR) UNISP_NAME_W,
 	    cred->isServer ? SECPKG_CRED_INBOUND : SECPKG_CRED_OUTBOUND, NULL,
 	    &sc, NULL, NULL, &cred->handle, &expiry);
+    cred->expiry = expiry.QuadPart;
+    return status;
 }
 
 /*
@@ -238,9 +241,12 @@ AcquireWithSchannelCred(Cred *cred, PCCERT_CONTEXT *certs, DWORD nCerts,
     if (sc.grbitEnabledProtocols == 0) {
 	return SEC_E_ALGORITHM_MISMATCH;
     }
-    return AcquireCredentialsHandleW(NULL, (LPWSTR) UNISP_NAME_W,
+    SECURITY_STATUS status = AcquireCredentialsHandleW(NULL,
+	    (LPWSTR) UNISP_NAME_W,
 	    cred->isServer ? SECPKG_CRED_INBOUND : SECPKG_CRED_OUTBOUND, NULL,
 	    &sc, NULL, NULL, &cred->handle, &expiry);
+    cred->expiry = expiry.QuadPart;
+    return status;
 }
 
 /*
@@ -368,7 +374,9 @@ Creds_AcquireCmd(void *clientData, Tcl_Interp *interp, int objc,
     static const char *const options[] = {
 	"-credentials", "-package", "-role", "-getexpiration", NULL
     };
-    static const char *const roles[] = {"client", "server", NULL};
+    static const char *const roles[] = {
+	"client", "server", "outbound", "inbound", NULL
+    };
     Tcl_Obj *desc = NULL;
     int role = 0, getExpiration = 0;
     (void) clientData;
@@ -414,14 +422,14 @@ Creds_AcquireCmd(void *clientData, Tcl_Interp *interp, int objc,
 		    "-credentials needs a value made by sspi_schannel_credentials");
 	}
     }
-    Cred *cred = Cred_Acquire(interp, desc, role == 1);
+    Cred *cred = Cred_Acquire(interp, desc, role == 1 || role == 3);
     if (cred == NULL) {
 	return TCL_ERROR;
     }
     cred->name = Handle_New(HANDLE_CRED, cred);
     Tcl_IncrRefCount(cred->name);
     if (getExpiration) {
-	Tcl_Obj *pair[2] = {cred->name, Tcl_NewWideIntObj(0)};
+	Tcl_Obj *pair[2] = {cred->name, Tcl_NewWideIntObj(cred->expiry)};
 	Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
     } else {
 	Tcl_SetObjResult(interp, cred->name);

@@ -365,7 +365,10 @@ Engine_Encrypt(TlsEngine *e, const void *data, size_t n)
     if (e->state == ENGINE_FAILED) {
 	return e->error;
     }
-    if (e->state != ENGINE_OPEN || e->sentClose) {
+    /* After the peer's close_notify we may still send (TLS 1.3 half-close;
+     * where the platform refuses, EncryptMessage says so). */
+    if ((e->state != ENGINE_OPEN && e->state != ENGINE_CLOSED) || e->sentClose
+	    || !e->haveCtx || e->sizes.cbMaximumMessage == 0) {
 	return SEC_E_CONTEXT_EXPIRED;
     }
     size_t header = e->sizes.cbHeader, trailer = e->sizes.cbTrailer;

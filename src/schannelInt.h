@@ -61,6 +61,7 @@ typedef struct Cred {
     int refCount;
     int isServer;
     DWORD protocols;		/* SP_PROT_* bits the script allowed. */
+    Tcl_WideInt expiry;		/* As AcquireCredentialsHandle said. */
     Tcl_Obj *name;		/* Handle name given to the script. */
 } Cred;
 
@@ -101,6 +102,7 @@ typedef struct TlsChannelConfig {
 TlsChannel *	TlsChannel_Stack(Tcl_Interp *interp, Tcl_Channel lower,
 		    const TlsChannelConfig *config);
 int		TlsChannel_Handshake(Tcl_Interp *interp, TlsChannel *tc);
+int		TlsChannel_HalfClose(Tcl_Interp *interp, TlsChannel *tc);
 void		TlsChannel_StartBackground(TlsChannel *tc,
 		    void (*done)(TlsChannel *tc, int ok, void *data),
 		    void *data);

@@ -428,18 +428,28 @@ ServerSocket(Tcl_Interp *interp, SocketOptions *o, Tcl_Obj *const args[],
 
 /*
  * AsyncClientDone --
- *	End of an -async client's handshake: tells the script (writable and
- *	readable fire, so handlers see the result) and reports failures to
+ *	End of an event-driven client (or starttls) handshake: tells the
+ *	script (writable fires when open; readable and writable when failed,
+ *	so handlers see the error) and reports failures to
  *	tls_background_error.
  */
 static void
 AsyncClientDone(TlsChannel *tc, int ok, void *data)
 {
     Tcl_Interp *interp = data;
+    Tcl_Channel chan = TlsChannel_Channel(tc);
     if (ok == 0) {
-	Tcl_NotifyChannel(TlsChannel_Channel(tc), TCL_WRITABLE | TCL_READABLE);
+	Tcl_Obj *message = TlsChannel_Error(tc), *code = TlsChannel_ErrorCode(tc);
+	Tcl_IncrRefCount(message);
+	Tcl_IncrRefCount(code);
+	Tcl_Preserve(tc);
+	Tcl_NotifyChannel(chan, TCL_WRITABLE | TCL_READABLE);
+	CallBackgroundError(interp, message, code);
+	Tcl_Release(tc);
+	Tcl_DecrRefCount(message);
+	Tcl_DecrRefCount(code);
     } else if (ok == 1) {
-	Tcl_NotifyChannel(TlsChannel_Channel(tc), TCL_WRITABLE);
+	Tcl_NotifyChannel(chan, TCL_WRITABLE);
     }
     Tcl_Release(interp);
 }
@@ -665,9 +675,12 @@ TlsCloseCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
 	    && strcmp(Tcl_GetString(objv[2]), "write") != 0)) {
 	return Error_Usage(interp, "tls_close chan ?write?");
     }
-    Tcl_Obj *cmd[3] = {Tcl_NewStringObj("::close", -1), objv[1],
-	objc == 3 ? objv[2] : NULL};
-    Tcl_Obj *list = Tcl_NewListObj(objc, cmd);
+    if (objc == 3) {
+	TlsChannel *tc = GetTlsChannel(interp, objv[1], NULL);
+	return tc ? TlsChannel_HalfClose(interp, tc) : TCL_ERROR;
+    }
+    Tcl_Obj *cmd[2] = {Tcl_NewStringObj("::close", -1), objv[1]};
+    Tcl_Obj *list = Tcl_NewListObj(2, cmd);
     Tcl_IncrRefCount(list);
     int code = Tcl_EvalObjEx(interp, list, TCL_EVAL_GLOBAL);
     Tcl_DecrRefCount(list);

@@ -62,6 +62,18 @@ proc connect-async {host port args} {
     return $s
 }
 
+# Waits (running the event loop) until schannel::stats equals $expected,
+# e.g. after the in-process server side saw the client's close. Returns
+# "same", or the difference seen when the wait limit ran out.
+proc wait-stats {expected} {
+    set deadline [expr {[clock milliseconds] + $::waitLimit}]
+    while {[stats] ne $expected && [clock milliseconds] < $deadline} {
+        after 10 {set ::statsTick 1}
+        vwait ::statsTick
+    }
+    expr {[stats] eq $expected ? "same" : "expected $expected, got [stats]"}
+}
+
 # Server credentials from the test PFX (RSA key, as Wine needs).
 proc server-credentials {{pfx server.pfx}} {
     set store [cert_temporary_store -pfx [readfile [certfile $pfx] 1]]
