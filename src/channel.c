@@ -616,10 +616,12 @@ static int
 ReportFailure(TlsChannel *tc, int *errorCodePtr)
 {
     /* The channel error is a list: options, then the message. */
-    Tcl_Obj *report[3] = {
+    Tcl_Obj *report[7] = {
+	Tcl_NewStringObj("-code", -1), Tcl_NewIntObj(TCL_ERROR),
+	Tcl_NewStringObj("-level", -1), Tcl_NewIntObj(0),
 	Tcl_NewStringObj("-errorcode", -1), tc->errorCode, tc->error
     };
-    Tcl_SetChannelError(tc->self, Tcl_NewListObj(3, report));
+    Tcl_SetChannelError(tc->self, Tcl_NewListObj(7, report));
     *errorCodePtr = ECONNABORTED;
     return -1;
 }

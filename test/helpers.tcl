@@ -33,15 +33,23 @@ source [file join $::testDir peerclient.tcl]
 
 #
 # Event waits with a deadline: wait-for VARNAME waits until the variable
-# is set (by an event handler), failing the test after ::waitLimit ms.
-#
+# is set (by an event handler) and returns its value; it raises an error
+# when ::waitLimit ms (or MS) pass first.
 proc wait-for {varName {ms {}}} {
     if {$ms eq ""} { set ms $::waitLimit }
     upvar #0 $varName var
     if {[info exists var]} { return $var }
-    set timer [after $ms [list set $varName "timeout after $ms ms"]]
-    vwait $varName
+    set wake {apply {args {set ::waitEvent 1}}}
+    trace add variable var write $wake
+    set timedOut 0
+    set timer [after $ms {set ::waitEvent timeout}]
+    while {![info exists var]} {
+        vwait ::waitEvent
+        if {$::waitEvent eq "timeout"} { set timedOut 1; break }
+    }
     after cancel $timer
+    trace remove variable var write $wake
+    if {$timedOut} { error "timed out after $ms ms waiting for $varName" }
     return $var
 }
 
