@@ -32,6 +32,10 @@ static const ProtocolName protocolNames[] = {
 #define ALL_PROTOCOLS (SP_PROT_SSL2 | SP_PROT_SSL3 | SP_PROT_TLS1_0 \
 	| SP_PROT_TLS1_1 | SP_PROT_TLS1_2 | SP_PROT_TLS1_3)
 #define DEFAULT_PROTOCOLS (SP_PROT_TLS1_2 | SP_PROT_TLS1_3)
+#define CLIENT_PROTOCOLS (SP_PROT_SSL2_CLIENT | SP_PROT_SSL3_CLIENT \
+	| SP_PROT_TLS1_0_CLIENT | SP_PROT_TLS1_1_CLIENT | SP_PROT_TLS1_2_CLIENT \
+	| SP_PROT_TLS1_3_CLIENT)
+#define SERVER_PROTOCOLS (ALL_PROTOCOLS & ~CLIENT_PROTOCOLS)
 
 /*
  * Creds_ProtocolName --
@@ -233,7 +237,7 @@ AcquireWithSchannelCred(Cred *cred, PCCERT_CONTEXT *certs, DWORD nCerts,
     sc.paCred = certs;
     sc.hRootStore = root;
     sc.grbitEnabledProtocols = protocols & ~SP_PROT_TLS1_3
-	    & (cred->isServer ? SP_PROT_SERVERS : SP_PROT_CLIENTS);
+	    & (cred->isServer ? SERVER_PROTOCOLS : CLIENT_PROTOCOLS);
     sc.dwMinimumCipherStrength = minStrength;
     sc.dwMaximumCipherStrength = maxStrength;
     sc.dwSessionLifespan = lifespan;
