@@ -1166,6 +1166,12 @@ TlsChannel_Engine(TlsChannel *tc)
     return &tc->engine;
 }
 
+Cred *
+TlsChannel_Cred(TlsChannel *tc)
+{
+    return tc->cred;
+}
+
 Tcl_Obj *
 TlsChannel_Error(TlsChannel *tc)
 {

@@ -337,6 +337,9 @@ Cred_Acquire(Tcl_Interp *interp, Tcl_Obj *desc, int isServer)
 	Error_Set(interp, "CREDENTIALS", status, "cannot acquire credentials");
 	return NULL;
     }
+    if (isServer) {
+	cred->serverCert = CertDuplicateCertificateContext(certs[0]);
+    }
     Stats_Add(STAT_CREDENTIALS, 1);
     return cred;
 }
@@ -358,6 +361,9 @@ Cred_Release(Cred *cred)
 	return;
     }
     FreeCredentialsHandle(&cred->handle);
+    if (cred->serverCert != NULL) {
+	CertFreeCertificateContext(cred->serverCert);
+    }
     if (cred->name != NULL) {
 	Tcl_DecrRefCount(cred->name);
     }

@@ -62,6 +62,7 @@ typedef struct Cred {
     int isServer;
     DWORD protocols;		/* SP_PROT_* bits the script allowed. */
     Tcl_WideInt expiry;		/* As AcquireCredentialsHandle said. */
+    PCCERT_CONTEXT serverCert;	/* Server: our certificate (a reference). */
     Tcl_Obj *name;		/* Handle name given to the script. */
 } Cred;
 
@@ -110,6 +111,7 @@ Tcl_Channel	TlsChannel_Channel(TlsChannel *tc);
 TlsChannel *	TlsChannel_FromChannel(Tcl_Channel chan);
 TlsChannel *	TlsChannel_FromContext(Tcl_Interp *interp, Tcl_Obj *ctxName);
 TlsEngine *	TlsChannel_Engine(TlsChannel *tc);
+Cred *		TlsChannel_Cred(TlsChannel *tc);
 const char *	TlsChannel_StateName(TlsChannel *tc);
 Tcl_Obj *	TlsChannel_Error(TlsChannel *tc);
 Tcl_Obj *	TlsChannel_ErrorCode(TlsChannel *tc);

@@ -743,6 +743,15 @@ RemoteOrLocalCertCmd(void *cd, Tcl_Interp *interp, int objc,
     SECURITY_STATUS status = QueryContextAttributesW(&e->ctx, local
 	    ? SECPKG_ATTR_LOCAL_CERT_CONTEXT : SECPKG_ATTR_REMOTE_CERT_CONTEXT,
 	    &cert);
+    if (local && (status != SEC_E_OK || cert == NULL)) {
+	/* Not every platform reports our own certificate; a server's is
+	 * the one of its credentials. */
+	Cred *cred = TlsChannel_Cred(tc);
+	if (cred != NULL && cred->serverCert != NULL) {
+	    cert = CertDuplicateCertificateContext(cred->serverCert);
+	    status = SEC_E_OK;
+	}
+    }
     if (status == SEC_E_NO_CREDENTIALS || status == SEC_E_UNSUPPORTED_FUNCTION
 	    || (status == SEC_E_OK && cert == NULL)) {
 	return TCL_OK;
