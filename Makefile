@@ -5,6 +5,7 @@
 #   make deps       install host packages, Wine, Windows Tcl, Wine prefix
 #   make demo       the main job: TLS client and server against OpenSSL
 #   make test       all tcltest suites under Wine, with a summary line
+#   make bench      benchmarks with same-run baselines (build/bench/)
 #   make clean      remove build outputs (keeps the Windows Tcl and prefix)
 
 VERSION   := 0.1.0
@@ -29,7 +30,7 @@ CFLAGS    += -std=c99 -Wall -Wextra -Werror=implicit-function-declaration \
 LDFLAGS   += -shared -static-libgcc -Wl,--no-insert-timestamp
 LIBS      := $(TCLWIN)/lib/libtclstub86.a -lsecur32 -lcrypt32 -lws2_32
 
-.PHONY: all deps test demo clean tcl-win
+.PHONY: all deps test demo bench clean
 
 TWAPIDIR  := $(BUILD)/lib/twapi_crypto
 TWAPIFILES := $(TWAPIDIR)/pkgIndex.tcl $(TWAPIDIR)/twapi_crypto.tcl
@@ -67,6 +68,9 @@ test: deps all
 
 demo: deps all
 	bash ci/run-demo.sh
+
+bench: deps all
+	bash ci/run-bench.sh
 
 clean:
 	rm -rf $(OBJDIR) $(BUILD)/lib $(BUILD)/test-certs $(BUILD)/test-tmp
