@@ -206,9 +206,10 @@ Engine_Handshake(TlsEngine *e)
     }
     for (;;) {
 	int firstClientCall = (!e->isServer && !e->haveCtx);
-	if (!firstClientCall && e->cipherIn.len == 0) {
+	if (!firstClientCall && e->cipherIn.len == 0 && !e->kickHandshake) {
 	    return ENGINE_WANT_INPUT;
 	}
+	e->kickHandshake = 0;
 	if (CheckRecordHeader(e) != SEC_E_OK) {
 	    return e->error;
 	}
@@ -340,7 +341,17 @@ Engine_Decrypt(TlsEngine *e)
 	    break;
 	}
 	if (status == SEC_I_RENEGOTIATE) {
+	    /* A TLS 1.2 HelloRequest (the client answers with a new
+	     * ClientHello, made from no input) or a TLS 1.3 post-handshake
+	     * message (left in cipherIn for the handshake function). */
 	    e->state = ENGINE_RENEGOTIATE;
+	    e->kickHandshake = !e->isServer;
+	    if (e->cipherIn.len == 0) {
+		SECURITY_STATUS hs = Engine_Handshake(e);
+		if (hs != SEC_E_OK && hs != ENGINE_WANT_INPUT) {
+		    return hs;
+		}
+	    }
 	}
     }
     return SEC_E_OK;

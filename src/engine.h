@@ -37,6 +37,8 @@ typedef struct TlsEngine {
     EngineState state;
     int peerClosed;		/* Peer's close_notify seen. */
     int sentClose;		/* Our close_notify produced. */
+    int kickHandshake;		/* Step once even without input (a
+				 * renegotiation the peer asked for). */
     SecPkgContext_StreamSizes sizes;	/* Valid once OPEN. */
     ByteBuf cipherIn;		/* Received, not yet processed. */
     ByteBuf cipherOut;		/* Produced, not yet sent. */
