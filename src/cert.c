@@ -136,7 +136,7 @@ SystemStoreOpenCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]
     }
     WCHAR *name = ToWide(objv[1]);
     HCERTSTORE store = CertOpenStore(CERT_STORE_PROV_SYSTEM_W, 0, 0,
-	    flags[location], name);
+	    flags[location] | CERT_STORE_OPEN_EXISTING_FLAG, name);
     ckfree(name);
     if (store == NULL) {
 	return Win32Error(interp, "cannot open the system store");
@@ -193,6 +193,28 @@ StoreAddCertificateCmd(void *cd, Tcl_Interp *interp, int objc,
 }
 
 /*
+ * PreviousInStore --
+ *	The certificate of a handle, duplicated, for use as the "previous"
+ *	certificate of a search in `store`; it must come from that store (the
+ *	API frees it, and a certificate of another store is undefined
+ *	behaviour). NULL with an error otherwise.
+ */
+static PCCERT_CONTEXT
+PreviousInStore(Tcl_Interp *interp, Tcl_Obj *name, HCERTSTORE store)
+{
+    PCCERT_CONTEXT cert = Cert_Get(interp, name);
+    if (cert == NULL) {
+	return NULL;
+    }
+    if (cert->hCertStore != store) {
+	Error_Simple(interp, "CERT", "STORE", "the certificate does not come"
+		" from this store (it must be a result of a search in it)");
+	return NULL;
+    }
+    return CertDuplicateCertificateContext(cert);
+}
+
+/*
  * StoreFindCertificateCmd --
  *	cert_store_find_certificate HSTORE ?TYPE? ?TERM? ?HCERT?
  *	TYPE: any, subject_substring, issuer_substring, sha1hash. Returns the
@@ -223,10 +245,9 @@ StoreFindCertificateCmd(void *cd, Tcl_Interp *interp, int objc,
     }
     PCCERT_CONTEXT prev = NULL;
     if (objc > 4 && *Tcl_GetString(objv[4])) {
-	if ((prev = Cert_Get(interp, objv[4])) == NULL) {
+	if ((prev = PreviousInStore(interp, objv[4], store)) == NULL) {
 	    return TCL_ERROR;
 	}
-	prev = CertDuplicateCertificateContext(prev);
     }
     if (type != 0 && objc < 4) {
 	if (prev) {
@@ -283,10 +304,9 @@ StoreEnumContentsCmd(void *cd, Tcl_Interp *interp, int objc,
 	return TCL_ERROR;
     }
     if (objc == 3 && *Tcl_GetString(objv[2])) {
-	if ((prev = Cert_Get(interp, objv[2])) == NULL) {
+	if ((prev = PreviousInStore(interp, objv[2], store)) == NULL) {
 	    return TCL_ERROR;
 	}
-	prev = CertDuplicateCertificateContext(prev);
     }
     PCCERT_CONTEXT next = CertEnumCertificatesInStore(store, prev);
     if (next != NULL) {

@@ -341,7 +341,16 @@ RunVerifier(TlsChannel *tc)
     int code = Tcl_EvalObjEx(interp, cmd, TCL_EVAL_GLOBAL);
     Tcl_DecrRefCount(cmd);
     int ok = 0, accepted = 0;
-    if (code == TCL_OK) {
+    if (code != TCL_OK && code != TCL_ERROR) {
+	Tcl_Obj *msg = Tcl_ObjPrintf("SSL/TLS negotiation failed. Verifier"
+		" callback \"%s\" returned with code %d instead of a boolean.",
+		Tcl_GetString(tc->verifier), code);
+	Tcl_Obj *ec[4] = {
+	    Tcl_NewStringObj("SCHANNEL", -1), Tcl_NewStringObj("VERIFY", -1),
+	    Tcl_NewStringObj("NOTBOOLEAN", -1), Tcl_DuplicateObj(msg)
+	};
+	SetFailure(tc, msg, Tcl_NewListObj(4, ec));
+    } else if (code == TCL_OK) {
 	if (Tcl_GetBooleanFromObj(NULL, Tcl_GetObjResult(interp), &accepted)
 		!= TCL_OK) {
 	    Tcl_Obj *msg = Tcl_ObjPrintf("SSL/TLS negotiation failed. Verifier"
@@ -373,6 +382,11 @@ RunVerifier(TlsChannel *tc)
     Tcl_SetObjResult(interp, saved);
     Tcl_DecrRefCount(saved);
     Tcl_Release(interp);
+    if (tc->flags & TLS_CLOSING) {
+	FailSimple(tc, "VERIFY", "CLOSED", "SSL/TLS negotiation failed:"
+		" the verifier closed the channel");
+	return 0;
+    }
     return ok;
 }
 
@@ -525,8 +539,9 @@ RunDone(TlsChannel *tc, int ok)
 int
 TlsChannel_Handshake(Tcl_Interp *interp, TlsChannel *tc)
 {
+    /* The verifier may close the channel: keep tc until we are done. */
+    Tcl_Preserve(tc);
     if (!(tc->flags & (TLS_OPEN | TLS_FAILED)) && !(tc->flags & TLS_NONBLOCKING)) {
-	Tcl_Preserve(tc);
 	if (tc->doneTimer != NULL) {
 	    Tcl_DeleteTimerHandler(tc->doneTimer);
 	    tc->doneTimer = NULL;
@@ -537,25 +552,26 @@ TlsChannel_Handshake(Tcl_Interp *interp, TlsChannel *tc)
 	if (done == 1) {
 	    VerifyPeer(tc);
 	}
-	if ((tc->flags & TLS_OPEN) && tc->engine.cipherOut.len > 0) {
-	    FlushCipher(tc, 1);
-	}
 	if (!(tc->flags & TLS_CLOSING)) {
+	    if ((tc->flags & TLS_OPEN) && tc->engine.cipherOut.len > 0) {
+		FlushCipher(tc, 1);
+	    }
 	    UpdateSocketInterest(tc);
 	    /* The script sees the result of this call itself: the done
 	     * callback only releases its data (no events from inside I/O). */
 	    RunDone(tc, -1);
 	}
-	Tcl_Release(tc);
     }
+    int result = (tc->flags & TLS_OPEN) ? 1 : 0;
     if (tc->flags & TLS_FAILED) {
 	if (interp != NULL) {
 	    Tcl_SetObjResult(interp, tc->error);
 	    Tcl_SetObjErrorCode(interp, Tcl_DuplicateObj(tc->errorCode));
 	}
-	return -1;
+	result = -1;
     }
-    return (tc->flags & TLS_OPEN) ? 1 : 0;
+    Tcl_Release(tc);
+    return result;
 }
 
 /*
@@ -635,13 +651,18 @@ ReportFailure(TlsChannel *tc, int *errorCodePtr)
 static int
 EnsureOpen(TlsChannel *tc, int *errorCodePtr)
 {
+    Tcl_Preserve(tc);
     int state = TlsChannel_Handshake(NULL, tc);
     if (state < 0) {
-	return ReportFailure(tc, errorCodePtr);
-    }
-    if (state == 0) {
+	if (tc->flags & TLS_CLOSING) {
+	    *errorCodePtr = EBADF;	/* The verifier closed the channel. */
+	} else {
+	    ReportFailure(tc, errorCodePtr);
+	}
+    } else if (state == 0) {
 	*errorCodePtr = EAGAIN;
     }
+    Tcl_Release(tc);
     return state;
 }
 
@@ -912,6 +933,11 @@ TlsChannel_HalfClose(Tcl_Interp *interp, TlsChannel *tc)
 {
     if (tc->flags & TLS_WRITE_CLOSED) {
 	return TCL_OK;
+    }
+    if (!(tc->flags & TLS_OPEN)) {
+	return Error_Simple(interp, "CHANNEL", "NOTOPEN", (tc->flags & TLS_FAILED)
+		? "cannot half-close: the TLS negotiation failed"
+		: "cannot half-close before the TLS negotiation completed");
     }
     if (Tcl_Flush(tc->self) != TCL_OK) {
 	Tcl_SetObjResult(interp, Tcl_ObjPrintf("error flushing \"%s\": %s",

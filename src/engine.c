@@ -19,6 +19,9 @@
 
 #define TLS_RECORD_HEADER 5
 #define TLS_CONTENT_ALERT 21
+/* An SSL 2.0-style ClientHello is small; anything announcing more is not
+ * one (and would keep the server waiting for bytes that never come). */
+#define SSL2_MAX_HELLO 2048
 /* Largest ciphertext record body TLS allows (RFC 5246: 2^14 + 2048). */
 #define TLS_MAX_RECORD_BODY (16384 + 2048)
 
@@ -55,7 +58,14 @@ CheckRecordHeader(TlsEngine *e)
     }
     if (e->isServer && e->state == ENGINE_HANDSHAKE && !e->haveCtx
 	    && (h[0] & 0x80)) {
-	return SEC_E_OK;	/* SSL 2.0-style ClientHello: SSPI decides. */
+	/* SSL 2.0-style ClientHello: 2-byte length, CLIENT-HELLO (1), then
+	 * version 3.x (compatible hello) or 0.2 (SSL 2.0). */
+	size_t length = n >= 2 ? (((size_t) h[0] & 0x7f) << 8) | h[1] : 0;
+	if ((n >= 2 && (length < 9 || length > SSL2_MAX_HELLO))
+		|| (n >= 3 && h[2] != 1) || (n >= 4 && h[3] != 3 && h[3] != 0)) {
+	    return Fail(e, SEC_E_ILLEGAL_MESSAGE, "TLS record check");
+	}
+	return SEC_E_OK;
     }
     /* Content types: change_cipher_spec, alert, handshake, application
      * data, heartbeat. */

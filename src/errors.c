@@ -103,12 +103,14 @@ Error_StatusMessage(long status)
     if (s != NULL) {
 	return Tcl_NewStringObj(s->text, -1);
     }
+    char hex[32];
+    snprintf(hex, sizeof(hex), "error 0x%08lX", (unsigned long) (DWORD) status);
     WCHAR *text = NULL;
     DWORD n = FormatMessageW(FORMAT_MESSAGE_ALLOCATE_BUFFER
 	    | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
 	    (DWORD) status, 0, (LPWSTR) &text, 0, NULL);
     if (n == 0 || text == NULL) {
-	return Tcl_ObjPrintf("error 0x%08lX", (unsigned long) status);
+	return Tcl_NewStringObj(hex, -1);
     }
     while (n > 0 && (text[n - 1] == L'\r' || text[n - 1] == L'\n'
 	    || text[n - 1] == L' ' || text[n - 1] == L'.')) {
@@ -118,8 +120,7 @@ Error_StatusMessage(long status)
     int len = WideCharToMultiByte(CP_UTF8, 0, text, -1, utf8, sizeof(utf8),
 	    NULL, NULL);
     LocalFree(text);
-    return len > 0 ? Tcl_NewStringObj(utf8, -1)
-	    : Tcl_ObjPrintf("error 0x%08lX", (unsigned long) status);
+    return Tcl_NewStringObj(len > 0 ? utf8 : hex, -1);
 }
 
 /*
@@ -132,7 +133,7 @@ Error_Build(const char *category, long status, const char *context,
 	Tcl_Obj **messagePtr, Tcl_Obj **codePtr)
 {
     char hex[16];
-    snprintf(hex, sizeof(hex), "0x%08lX", (unsigned long) status);
+    snprintf(hex, sizeof(hex), "0x%08lX", (unsigned long) (DWORD) status);
     Tcl_Obj *text = Error_StatusMessage(status);
     Tcl_IncrRefCount(text);
     *messagePtr = Tcl_ObjPrintf("%s%s%s (%s %s)", context ? context : "",

@@ -209,8 +209,23 @@ AcceptCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
 }
 
 /*
+ * FreeListener --
+ *	Releases what a Listener holds and the Listener itself.
+ */
+static void
+FreeListener(Listener *l)
+{
+    Cred_Release(l->cred);
+    Tcl_DecrRefCount(l->callback);
+    if (l->verifier) {
+	Tcl_DecrRefCount(l->verifier);
+    }
+    ckfree(l);
+}
+
+/*
  * ListenerClosed --
- *	Close handler of a listening socket: frees the Listener.
+ *	Close handler of a listening socket: forgets and frees the Listener.
  */
 static void
 ListenerClosed(void *clientData)
@@ -218,12 +233,7 @@ ListenerClosed(void *clientData)
     Listener *l = clientData;
     Tcl_DeleteHashEntry(l->entry);
     Tcl_DeleteHashEntry(l->idEntry);
-    Cred_Release(l->cred);
-    Tcl_DecrRefCount(l->callback);
-    if (l->verifier) {
-	Tcl_DecrRefCount(l->verifier);
-    }
-    ckfree(l);
+    FreeListener(l);
 }
 
 /*
@@ -482,6 +492,11 @@ TlsSocketCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
 	Cred_Release(cred);
 	return TCL_ERROR;
     }
+    if (Tcl_GetChannelMode(chan) != (TCL_READABLE | TCL_WRITABLE)) {
+	Cred_Release(cred);
+	return Error_Simple(interp, "SOCKET", "MODE", "the socket command did"
+		" not return a channel open for reading and writing");
+    }
     Tcl_Obj *name = Tcl_NewStringObj(Tcl_GetChannelName(chan), -1);
     Tcl_IncrRefCount(name);
     TlsChannelConfig config = {
@@ -508,7 +523,9 @@ TlsSocketCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
 	Tcl_Obj *options = Tcl_GetReturnOptions(interp, TCL_ERROR);
 	Tcl_IncrRefCount(err);
 	Tcl_IncrRefCount(options);
-	Tcl_UnregisterChannel(interp, chan);
+	if (Tcl_GetChannel(interp, Tcl_GetString(name), NULL) == chan) {
+	    Tcl_UnregisterChannel(interp, chan);	/* Unless already closed. */
+	}
 	Tcl_SetReturnOptions(interp, options);
 	Tcl_SetObjResult(interp, err);
 	Tcl_DecrRefCount(err);
@@ -583,6 +600,10 @@ StarttlsCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
     if (TlsChannel_FromChannel(chan) != NULL) {
 	return Error_Simple(interp, "STARTTLS", "ALREADY",
 		"channel is already a TLS channel");
+    }
+    if (mode != (TCL_READABLE | TCL_WRITABLE)) {
+	return Error_Simple(interp, "STARTTLS", "MODE",
+		"starttls needs a connected channel open for reading and writing");
     }
     if (Tcl_Flush(chan) != TCL_OK) {
 	Tcl_SetObjResult(interp, Tcl_ObjPrintf("error flushing \"%s\": %s",
@@ -878,13 +899,22 @@ TlsStatusCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
 
 /*
  * FreeInterpState --
- *	Interpreter deletion: listeners are closed by Tcl with their channels.
+ *	Interpreter deletion: frees the listeners (Tcl closes their channels,
+ *	possibly after this) and the state.
  */
 static void
 FreeInterpState(void *clientData, Tcl_Interp *interp)
 {
     InterpState *state = clientData;
+    Tcl_HashSearch search;
     (void) interp;
+    /* The listening channels may be closed after this: detach them. */
+    for (Tcl_HashEntry *h = Tcl_FirstHashEntry(&state->listeners, &search);
+	    h != NULL; h = Tcl_NextHashEntry(&search)) {
+	Listener *l = Tcl_GetHashValue(h);
+	Tcl_DeleteCloseHandler(l->chan, ListenerClosed, l);
+	FreeListener(l);
+    }
     Tcl_DecrRefCount(state->socketCmd);
     Tcl_DeleteHashTable(&state->listeners);
     Tcl_DeleteHashTable(&state->listenerIds);
