@@ -114,6 +114,23 @@ TemporaryStoreCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
 }
 
 /*
+ * IsStandardStoreName --
+ *	True for the system stores every Windows profile has.
+ */
+static int
+IsStandardStoreName(const char *name)
+{
+    static const char *const standard[] = {"MY", "Root", "CA", "Trust",
+	"Disallowed", "TrustedPeople", "TrustedPublisher", "AuthRoot", NULL};
+    for (int i = 0; standard[i] != NULL; i++) {
+	if (strcasecmp(name, standard[i]) == 0) {
+	    return 1;
+	}
+    }
+    return 0;
+}
+
+/*
  * SystemStoreOpenCmd --
  *	cert_system_store_open NAME ?user|machine|service?
  *	Opens a system store (MY, Root, CA, ...) of the current user or of
@@ -134,12 +151,23 @@ SystemStoreOpenCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]
 	    "location", 0, &location) != TCL_OK) {
 	return TCL_ERROR;
     }
+    /*
+     * A made-up name must be an error, not a new empty store; but the
+     * standard stores exist by definition, even where nothing has been
+     * written to them yet (a new user profile), so they may be created.
+     */
     WCHAR *name = ToWide(objv[1]);
+    DWORD openFlags = flags[location];
+    if (!IsStandardStoreName(Tcl_GetString(objv[1]))) {
+	openFlags |= CERT_STORE_OPEN_EXISTING_FLAG;
+    }
     HCERTSTORE store = CertOpenStore(CERT_STORE_PROV_SYSTEM_W, 0, 0,
-	    flags[location] | CERT_STORE_OPEN_EXISTING_FLAG, name);
+	    openFlags, name);
+    DWORD err = GetLastError();
     ckfree(name);
     if (store == NULL) {
-	return Win32Error(interp, "cannot open the system store");
+	return Error_Set(interp, "CERT", err ? (long) err
+		: (long) ERROR_FILE_NOT_FOUND, "cannot open the system store");
     }
     Tcl_SetObjResult(interp, StoreHandle(store));
     return TCL_OK;

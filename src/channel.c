@@ -22,6 +22,7 @@
  */
 
 #include <errno.h>
+#include <stdio.h>
 #include "schannelInt.h"
 
 /* Bits of TlsChannel.flags. */
@@ -448,6 +449,13 @@ HandshakeError(TlsChannel *tc, long status, int eof)
     if (eof) {
 	FailSimple(tc, "HANDSHAKE", "EOF",
 		"SSL/TLS negotiation failed: unexpected EOF during TLS negotiation");
+    } else if (status != 0 && tc->engine.peerAlert >= 0) {
+	const char *name = Engine_AlertName(tc->engine.peerAlert);
+	char context[160];
+	snprintf(context, sizeof(context), "SSL/TLS negotiation failed: the"
+		" peer sent a fatal alert, %s (%d)", name ? name : "unknown",
+		tc->engine.peerAlert);
+	FailStatus(tc, "HANDSHAKE", status, context);
     } else if (status != 0) {
 	FailStatus(tc, "HANDSHAKE", status, "SSL/TLS negotiation failed");
     } else {

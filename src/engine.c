@@ -80,6 +80,58 @@ CheckRecordHeader(TlsEngine *e)
 }
 
 /*
+ * NotePlainAlert --
+ *	During a handshake, alerts before the keys are set are sent in the
+ *	clear: remember a fatal one, so the failure can name the peer's reason
+ *	(platforms map them to unhelpful generic statuses).
+ */
+static void
+NotePlainAlert(TlsEngine *e)
+{
+    const unsigned char *h = ByteBuf_Head(&e->cipherIn);
+    if (e->cipherIn.len >= TLS_RECORD_HEADER + 2 && h[0] == TLS_CONTENT_ALERT
+	    && h[3] == 0 && h[4] == 2 && h[5] == 2) {
+	e->peerAlert = h[6];
+    }
+}
+
+/*
+ * Engine_AlertName --
+ *	The RFC name of a TLS alert description, or NULL.
+ */
+const char *
+Engine_AlertName(int description)
+{
+    switch (description) {
+    case 10: return "unexpected_message";
+    case 20: return "bad_record_mac";
+    case 22: return "record_overflow";
+    case 40: return "handshake_failure";
+    case 42: return "bad_certificate";
+    case 43: return "unsupported_certificate";
+    case 44: return "certificate_revoked";
+    case 45: return "certificate_expired";
+    case 46: return "certificate_unknown";
+    case 47: return "illegal_parameter";
+    case 48: return "unknown_ca";
+    case 49: return "access_denied";
+    case 50: return "decode_error";
+    case 51: return "decrypt_error";
+    case 70: return "protocol_version";
+    case 71: return "insufficient_security";
+    case 80: return "internal_error";
+    case 86: return "inappropriate_fallback";
+    case 90: return "user_canceled";
+    case 109: return "missing_extension";
+    case 110: return "unsupported_extension";
+    case 112: return "unrecognized_name";
+    case 116: return "certificate_required";
+    case 120: return "no_application_protocol";
+    default: return NULL;
+    }
+}
+
+/*
  * Engine_Init --
  *	Prepares an engine for one connection. `targetNameUtf8` (client) is the
  *	name sent as SNI and given to Schannel; NULL or "" sends none.
@@ -95,6 +147,7 @@ Engine_Init(TlsEngine *e, PCredHandle cred, int isServer,
     e->isServer = isServer;
     e->mutualAuth = mutualAuth;
     e->state = ENGINE_HANDSHAKE;
+    e->peerAlert = -1;
     e->contextFlags = isServer
 	    ? (SERVER_FLAGS | (mutualAuth ? ASC_REQ_MUTUAL_AUTH : 0))
 	    : CLIENT_FLAGS;
@@ -223,6 +276,7 @@ Engine_Handshake(TlsEngine *e)
 	if (CheckRecordHeader(e) != SEC_E_OK) {
 	    return e->error;
 	}
+	NotePlainAlert(e);
 	SecBuffer in[2] = {
 	    {(ULONG) e->cipherIn.len, SECBUFFER_TOKEN, ByteBuf_Head(&e->cipherIn)},
 	    {0, SECBUFFER_EMPTY, NULL}

@@ -37,6 +37,8 @@ typedef struct TlsEngine {
     EngineState state;
     int peerClosed;		/* Peer's close_notify seen. */
     int sentClose;		/* Our close_notify produced. */
+    int peerAlert;		/* Fatal alert the peer sent in the clear
+				 * during the handshake, or -1. */
     int kickHandshake;		/* Step once even without input (a
 				 * renegotiation the peer asked for). */
     SecPkgContext_StreamSizes sizes;	/* Valid once OPEN. */
@@ -56,6 +58,7 @@ SECURITY_STATUS	Engine_Decrypt(TlsEngine *e);
 SECURITY_STATUS	Engine_Encrypt(TlsEngine *e, const void *data, size_t n);
 SECURITY_STATUS	Engine_Shutdown(TlsEngine *e);
 int		Engine_HasWholeRecord(const TlsEngine *e);
+const char *	Engine_AlertName(int description);
 
 /* Engine_Handshake returns this when it needs more input. */
 #define ENGINE_WANT_INPUT	SEC_I_CONTINUE_NEEDED

@@ -82,6 +82,21 @@ proc wait-stats {expected} {
     expr {[stats] eq $expected ? "same" : "expected $expected, got [stats]"}
 }
 
+# Waits (running the event loop) until no more than $n TLS channels are
+# live; returns the count. In-process tests call it after closing a client,
+# so that the server side has closed before the next connection is
+# accepted: under Wine, a socket closed while the same process accepts
+# another can hand its close event to the new socket (plain Tcl sockets
+# show it too), which the new connection would read as an early EOF.
+proc wait-channels {n} {
+    set deadline [expr {[clock milliseconds] + $::waitLimit}]
+    while {[dict get [stats] channels] > $n && [clock milliseconds] < $deadline} {
+        after 5 {set ::channelsTick 1}
+        vwait ::channelsTick
+    }
+    dict get [stats] channels
+}
+
 # Server credentials from the test PFX (RSA key, as Wine needs).
 proc server-credentials {{pfx server.pfx}} {
     set store [cert_temporary_store -pfx [readfile [certfile $pfx] 1]]
