@@ -97,6 +97,44 @@ proc wait-channels {n} {
     dict get [stats] channels
 }
 
+# An event-driven echo server for in-process tests (the accept callback of
+# a product listener): echoes everything it reads, in binary; closes at EOF.
+proc echoAccept {chan addr port} {
+    fconfigure $chan -blocking 0 -translation binary -buffering none
+    fileevent $chan readable [list echoRead $chan]
+}
+proc echoRead {chan} {
+    set data [read $chan]
+    if {$data ne ""} { puts -nonewline $chan $data }
+    if {[eof $chan]} { close $chan }
+}
+
+# Starts test/peers/tls_sender.py in MODE; returns {id port}.
+proc sender {mode count} {
+    set port [peer::freeport]
+    set id [peer::spawn python3 test/peers/tls_sender.py $mode $port \
+                [certfile server.pem] [certfile server.key] $count]
+    peer::waitfor $id READY
+    return [list $id $port]
+}
+
+# Starts test/peers/tls_bulk.py as a server in MODE; returns {id port}.
+proc bulk-server {mode args} {
+    set port [peer::freeport]
+    set id [peer::spawn python3 test/peers/tls_bulk.py server $mode $port \
+                [certfile server.pem] [certfile server.key] {*}$args]
+    peer::waitfor $id READY
+    return [list $id $port]
+}
+
+# The {length crc} that a tls_bulk.py peer reported after WORD (RECEIVED
+# or SENT), waiting up to ms.
+proc peer-checksum {id word {ms {}}} {
+    set out [peer::waitfor $id "$word \\d+ \\d+" $ms]
+    regexp "$word (\\d+) (\\d+)" $out -> len crc
+    return [list $len $crc]
+}
+
 # Server credentials from the test PFX (RSA key, as Wine needs).
 proc server-credentials {{pfx server.pfx}} {
     set store [cert_temporary_store -pfx [readfile [certfile $pfx] 1]]
@@ -109,14 +147,16 @@ proc server-credentials {{pfx server.pfx}} {
     return $creds
 }
 
-# Deterministic pseudo-random binary data of n bytes.
+# Deterministic pseudo-random binary data of n bytes. The pattern repeats
+# every 65521 bytes (a prime), so records (16 KiB) that were lost,
+# duplicated or reordered change the checksum.
 proc random-bytes {n {seed 1}} {
     expr {srand($seed)}
     set chunk ""
-    for {set i 0} {$i < 4096} {incr i} {
+    for {set i 0} {$i < 65521} {incr i} {
         append chunk [binary format c [expr {int(rand() * 256) - 128}]]
     }
-    set data [string repeat $chunk [expr {$n / 4096 + 1}]]
+    set data [string repeat $chunk [expr {$n / 65521 + 1}]]
     return [string range $data 0 [expr {$n - 1}]]
 }
 

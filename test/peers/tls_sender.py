@@ -8,6 +8,9 @@ Prints "READY" once listening. For one connection: sends COUNT lines
                    and keeps the TCP connection open until the peer closes
   tcpclose         closes the TCP connection without close_notify
   reset            aborts the TCP connection (RST) without close_notify
+  records_keepopen sends each line as its own TLS record, all in one TCP
+                   segment, then keeps the connection open (no close_notify)
+                   until the peer closes
 """
 import socket
 import ssl
@@ -31,6 +34,13 @@ if mode == "notify_keepopen":
     plain.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
     print("NOTIFIED", flush=True)
     plain.recv(1)          # keep TCP open until the peer closes
+elif mode == "records_keepopen":
+    tls.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    for i in range(count):
+        tls.sendall(b"line %d\n" % i)
+    tls.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+    print("SENT", flush=True)
+    tls.recv(1)            # keep TCP open until the peer closes
 elif mode == "tcpclose":
     tls.sendall(data)
     tls.shutdown(socket.SHUT_RDWR)   # TCP shutdown; no close_notify
