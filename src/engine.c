@@ -9,6 +9,7 @@
 
 #include <string.h>
 #include "engine.h"
+#include "trace.h"
 
 #define CLIENT_FLAGS (ISC_REQ_SEQUENCE_DETECT | ISC_REQ_REPLAY_DETECT \
 	| ISC_REQ_CONFIDENTIALITY | ISC_REQ_ALLOCATE_MEMORY | ISC_REQ_STREAM \
@@ -282,10 +283,22 @@ Engine_Handshake(TlsEngine *e)
 	    {0, SECBUFFER_EMPTY, NULL}
 	};
 	SecBufferDesc inDesc = {SECBUFFER_VERSION, 2, in};
+	size_t outBefore = e->cipherOut.len;
 	SECURITY_STATUS status = CallHandshakeFunction(e, &inDesc);
+	TRACE("engine %p: %s 0x%08lx, %lu bytes in, %lu bytes out", (void *) e,
+		e->isServer ? "AcceptSecurityContext" : "InitializeSecurityContext",
+		(unsigned long) status, (unsigned long) in[0].cbBuffer,
+		(unsigned long) (e->cipherOut.len - outBefore));
 
 	switch (status) {
 	case SEC_E_INCOMPLETE_MESSAGE:
+	    if (e->state == ENGINE_RENEGOTIATE && in[0].cbBuffer == 0) {
+		/* The platform consumed the peer's renegotiation message in
+		 * DecryptMessage and cannot go on from no input: both sides
+		 * would wait for each other forever. */
+		return Fail(e, SEC_I_RENEGOTIATE, e->isServer
+			? "AcceptSecurityContext" : "InitializeSecurityContext");
+	    }
 	    return ENGINE_WANT_INPUT;
 	case SEC_I_INCOMPLETE_CREDENTIALS:
 	    /* Server asked for a client certificate and none was configured:
@@ -393,6 +406,11 @@ Engine_Decrypt(TlsEngine *e)
 	    }
 	}
 	ByteBuf_KeepLast(&e->cipherIn, extra);
+	if (status != SEC_E_OK) {
+	    TRACE("engine %p: DecryptMessage 0x%08lx, record type %d, %lu plain,"
+		    " %lu extra", (void *) e, (unsigned long) status, recordType,
+		    (unsigned long) plain, (unsigned long) extra);
+	}
 	if (status == SEC_E_OK && plain == 0 && recordType == TLS_CONTENT_ALERT) {
 	    /* An alert that was not fatal: some implementations report the
 	     * peer's close_notify this way instead of SEC_I_CONTEXT_EXPIRED. */
@@ -406,10 +424,12 @@ Engine_Decrypt(TlsEngine *e)
 	}
 	if (status == SEC_I_RENEGOTIATE) {
 	    /* A TLS 1.2 HelloRequest (the client answers with a new
-	     * ClientHello, made from no input) or a TLS 1.3 post-handshake
-	     * message (left in cipherIn for the handshake function). */
+	     * ClientHello, made from no input), a client's new ClientHello
+	     * (consumed here: the server answers from no input), or a TLS
+	     * 1.3 post-handshake message (left in cipherIn for the
+	     * handshake function). */
 	    e->state = ENGINE_RENEGOTIATE;
-	    e->kickHandshake = !e->isServer;
+	    e->kickHandshake = 1;
 	    if (e->cipherIn.len == 0) {
 		SECURITY_STATUS hs = Engine_Handshake(e);
 		if (hs != SEC_E_OK && hs != ENGINE_WANT_INPUT) {

@@ -21,7 +21,7 @@ static const StatusInfo statusTable[] = {
     S(SEC_E_OK, "success"),
     S(SEC_I_CONTINUE_NEEDED, "negotiation continues"),
     S(SEC_I_CONTEXT_EXPIRED, "the peer closed the TLS session"),
-    S(SEC_I_RENEGOTIATE, "the peer started a renegotiation"),
+    S(SEC_I_RENEGOTIATE, "the peer started a renegotiation that could not be completed"),
     S(SEC_I_INCOMPLETE_CREDENTIALS, "the peer asked for a client certificate"),
     S(SEC_E_INCOMPLETE_MESSAGE, "incomplete TLS message"),
     S(SEC_E_INSUFFICIENT_MEMORY, "not enough memory"),

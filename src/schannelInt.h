@@ -18,11 +18,7 @@ typedef int Tcl_Size;		/* Tcl 8.6; Tcl 9 defines Tcl_Size. */
 
 #define SCHANNEL_NS "::schannel"
 
-/* init.c: tracing to stderr, on when SCHANNEL_TRACE is set in the
- * environment when the package loads. */
-extern int schannelTrace;
-void		Trace_Printf(const char *format, ...);
-#define TRACE(...) do { if (schannelTrace) Trace_Printf(__VA_ARGS__); } while (0)
+#include "trace.h"
 
 /* handle.c: opaque handles for credentials, contexts, certificates, stores. */
 typedef enum HandleType {

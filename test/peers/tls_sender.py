@@ -7,7 +7,9 @@ Prints "READY" once listening. For one connection: sends COUNT lines
   notify_keepopen  sends close_notify in the same write as the last line
                    and keeps the TCP connection open until the peer closes
   tcpclose         closes the TCP connection without close_notify
-  reset            aborts the TCP connection (RST) without close_notify
+  reset            waits for a line from the peer (so the peer's handshake
+                   is over), then aborts the TCP connection (RST) without
+                   close_notify
   records_keepopen sends each line as its own TLS record, all in one TCP
                    segment, then keeps the connection open (no close_notify)
                    until the peer closes
@@ -46,6 +48,7 @@ elif mode == "tcpclose":
     tls.shutdown(socket.SHUT_RDWR)   # TCP shutdown; no close_notify
     tls.close()
 elif mode == "reset":
+    tls.recv(100)
     tls.sendall(data)
     tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     tls.close()
