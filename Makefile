@@ -45,7 +45,7 @@ DISTNAME  := schannel-$(VERSION)-win64
 DISTZIP   := dist/$(DISTNAME).zip
 DOCS      := doc/schannel.html doc/schannel.n doc/schannel.md
 
-.PHONY: all deps test demo bench clean doc dist install check-dll
+.PHONY: all deps test demo bench clean doc doc-tools dist install check-dll
 
 TWAPIDIR  := $(BUILD)/lib/twapi_crypto
 TWAPIFILES := $(TWAPIDIR)/pkgIndex.tcl $(TWAPIDIR)/twapi_crypto.tcl
@@ -97,11 +97,15 @@ bench: deps all
 # so that they can be read in the repository.
 doc: $(DOCS)
 
-doc/schannel.html: doc/schannel.man
+# dtplite comes from tcllib (ci/install-deps.sh installs it when missing).
+doc-tools:
+	@command -v dtplite >/dev/null 2>&1 || bash ci/install-deps.sh
+
+doc/schannel.html: doc/schannel.man | doc-tools
 	dtplite -o $@ html $<
-doc/schannel.n: doc/schannel.man
+doc/schannel.n: doc/schannel.man | doc-tools
 	dtplite -o $@ nroff $<
-doc/schannel.md: doc/schannel.man
+doc/schannel.md: doc/schannel.man | doc-tools
 	printf '<!-- Generated from doc/schannel.man by make doc: do not edit. -->\n\n' > $@
 	dtplite -o $@.tmp markdown $<
 	cat $@.tmp >> $@ && rm -f $@.tmp
