@@ -2,7 +2,8 @@
 # ci/install-deps.sh: install the host packages the build and tests need,
 # idempotently. Installs nothing that is already there. Needs root.
 #   - x86_64 mingw-w64 cross compiler, openssl, gnutls-bin, curl, dpkg-dev,
-#     python3 (test peers)
+#     python3 (test peers), tcllib (dtplite for the manual), zip and unzip
+#     (make dist and its test)
 #   - Wine >= 10 (from Debian trixie with a low pin priority on bookworm)
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -31,6 +32,9 @@ need_cmd dpkg-source dpkg-dev
 need_cmd python3 python3
 need_cmd make make
 need_cmd tclsh tcl
+need_cmd dtplite tcllib
+need_cmd zip zip
+need_cmd unzip unzip
 if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" = 0 ] || fail "missing ${missing[*]}; run as root to install them"
     step "installing ${missing[*]}"
