@@ -15,6 +15,31 @@
  *	bytes to the front first when that is enough. Returns 1, or 0 when
  *	memory is exhausted (the buffer is then unchanged).
  */
+/* Bytes of storage held by all buffers of the process (schannel::stats). */
+static size_t allocatedBytes;
+
+/*
+ * CountBytes --
+ *	Adjusts the process-wide storage count; buffers may live in several
+ *	threads, so the update is atomic.
+ */
+static void
+CountBytes(size_t added, size_t removed)
+{
+    __atomic_add_fetch(&allocatedBytes, added, __ATOMIC_RELAXED);
+    __atomic_sub_fetch(&allocatedBytes, removed, __ATOMIC_RELAXED);
+}
+
+/*
+ * ByteBuf_AllocatedBytes --
+ *	Bytes of storage held by every buffer of the process.
+ */
+size_t
+ByteBuf_AllocatedBytes(void)
+{
+    return __atomic_load_n(&allocatedBytes, __ATOMIC_RELAXED);
+}
+
 int
 ByteBuf_Reserve(ByteBuf *b, size_t extra)
 {
@@ -39,6 +64,7 @@ ByteBuf_Reserve(ByteBuf *b, size_t extra)
 	memcpy(data, b->data + b->start, b->len);
     }
     free(b->data);
+    CountBytes(cap, b->cap);
     b->data = data;
     b->start = 0;
     b->cap = cap;
@@ -116,9 +142,23 @@ ByteBuf_KeepLast(ByteBuf *b, size_t n)
  * ByteBuf_Free --
  *	Releases the storage; the buffer is empty and reusable afterwards.
  */
+/*
+ * ByteBuf_Trim --
+ *	Gives the storage of an empty buffer back (idle connections keep
+ *	none); a buffer holding bytes is left alone.
+ */
+void
+ByteBuf_Trim(ByteBuf *b)
+{
+    if (b->len == 0 && b->data != NULL) {
+	ByteBuf_Free(b);
+    }
+}
+
 void
 ByteBuf_Free(ByteBuf *b)
 {
+    CountBytes(0, b->cap);
     free(b->data);
     memset(b, 0, sizeof(*b));
 }

@@ -28,6 +28,8 @@ int	ByteBuf_Append(ByteBuf *b, const void *src, size_t n);
 void	ByteBuf_Consume(ByteBuf *b, size_t n);
 size_t	ByteBuf_Take(ByteBuf *b, void *dst, size_t n);
 void	ByteBuf_KeepLast(ByteBuf *b, size_t n);
+void	ByteBuf_Trim(ByteBuf *b);
 void	ByteBuf_Free(ByteBuf *b);
+size_t	ByteBuf_AllocatedBytes(void);
 
 #endif

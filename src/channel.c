@@ -40,6 +40,8 @@
 /* A non-blocking write is refused (EAGAIN) while this much ciphertext is
  * still queued, so a fast writer cannot grow the queue without bound. */
 #define CIPHER_HIGH_WATER	(256 * 1024)
+/* A drained ciphertext queue larger than this gives its storage back. */
+#define CIPHER_KEEP		(64 * 1024)
 /* Bytes asked of the socket per read: a whole maximal record and more. */
 #define READ_CHUNK		(32 * 1024)
 
@@ -181,7 +183,36 @@ FlushCipher(TlsChannel *tc, int block)
 	}
 	return -1;
     }
+    if (out->cap > CIPHER_KEEP) {
+	ByteBuf_Trim(out);	/* A burst is over: give its storage back. */
+    }
     return 0;
+}
+
+/*
+ * TrimIdleBuffers --
+ *	Gives back the storage of the engine's empty buffers, so an idle
+ *	connection holds (almost) none. Called when the socket has nothing to
+ *	read; a busy connection keeps its buffers between records.
+ */
+static void
+TrimIdleBuffers(TlsChannel *tc)
+{
+    TlsEngine *e = &tc->engine;
+    TRACE("%s trim: cipherIn %lu/%lu plainIn %lu/%lu cipherOut %lu/%lu"
+	    " plainOut %lu/%lu", Tcl_GetChannelName(tc->self),
+	    (unsigned long) e->cipherIn.len, (unsigned long) e->cipherIn.cap,
+	    (unsigned long) e->plainIn.len, (unsigned long) e->plainIn.cap,
+	    (unsigned long) e->cipherOut.len, (unsigned long) e->cipherOut.cap,
+	    (unsigned long) e->plainOut.len, (unsigned long) e->plainOut.cap);
+    if (e->cipherIn.len == 0 && e->plainIn.len == 0) {
+	ByteBuf_Trim(&e->cipherIn);
+	ByteBuf_Trim(&e->plainIn);
+    }
+    ByteBuf_Trim(&e->cipherOut);
+    if (e->state != ENGINE_HANDSHAKE) {
+	ByteBuf_Trim(&e->plainOut);
+    }
 }
 
 /*
@@ -201,9 +232,13 @@ ReadSocket(TlsChannel *tc)
     if (n > 0) {
 	in->len += (size_t) n;
     } else if (n == 0 && !Tcl_Eof(tc->lower)) {
-	/* A non-blocking read that found nothing. */
+	Tcl_SetErrno(EAGAIN);		/* A non-blocking read found nothing. */
+	n = -1;
+    }
+    if (n < 0 && (Tcl_GetErrno() == EAGAIN || Tcl_GetErrno() == EWOULDBLOCK)) {
+	/* The connection is idle for now: it need not hold buffer storage. */
+	TrimIdleBuffers(tc);
 	Tcl_SetErrno(EAGAIN);
-	return -1;
     }
     return n;
 }

@@ -159,7 +159,8 @@ Stats_Add(StatKind kind, int delta)
 /*
  * Schannel_StatsCmd --
  *	schannel::stats: a dict of live object counts (credentials, contexts,
- *	certificates, stores, channels, handles), for leak checks.
+ *	certificates, stores, channels, handles) and the bytes of buffer
+ *	storage the TLS channels hold (buffer_bytes), for leak checks.
  */
 int
 Schannel_StatsCmd(void *clientData, Tcl_Interp *interp, int objc,
@@ -181,6 +182,8 @@ Schannel_StatsCmd(void *clientData, Tcl_Interp *interp, int objc,
     }
     Tcl_DictObjPut(NULL, result, Tcl_NewStringObj("handles", -1),
 	    Tcl_NewLongObj(registryReady ? registry.numEntries : 0));
+    Tcl_DictObjPut(NULL, result, Tcl_NewStringObj("buffer_bytes", -1),
+	    Tcl_NewWideIntObj((Tcl_WideInt) ByteBuf_AllocatedBytes()));
     Tcl_MutexUnlock(&registryMutex);
     Tcl_SetObjResult(interp, result);
     return TCL_OK;
