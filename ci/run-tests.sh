@@ -15,4 +15,9 @@ if ! [[ $last =~ ^[0-9]+\ passed,\ [0-9]+\ failed ]]; then
     echo "0 passed, 1 failed, 0 skipped"
     exit 1
 fi
+# The summary decides too: Wine has been seen to lose a process's exit code.
+failed=$(sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$last")
+if [ "$rc" -eq 0 ] && [ "$failed" -ne 0 ]; then
+    rc=1
+fi
 exit "$rc"
