@@ -40,6 +40,8 @@
 /* A non-blocking write is refused (EAGAIN) while this much ciphertext is
  * still queued, so a fast writer cannot grow the queue without bound. */
 #define CIPHER_HIGH_WATER	(256 * 1024)
+/* The largest plaintext of one TLS record. */
+#define TLS_MAX_PLAINTEXT	16384
 /* A drained ciphertext queue larger than this gives its storage back. */
 #define CIPHER_KEEP		(64 * 1024)
 /* Bytes asked of the socket per read: a whole maximal record and more. */
@@ -1218,6 +1220,15 @@ TlsChannel_Stack(Tcl_Interp *interp, Tcl_Channel lower,
 	return NULL;
     }
     tc->lower = Tcl_GetStackedChannel(tc->self);
+    /*
+     * Tcl hands the output procedure at most one buffer at a time, and each
+     * call becomes records and a socket write: with Tcl's default 4 KiB,
+     * large writes would go out as quarter-full records. A buffer of one
+     * maximal record fills them (the script may still set -buffersize).
+     */
+    if (Tcl_GetChannelBufferSize(tc->self) < TLS_MAX_PLAINTEXT) {
+	Tcl_SetChannelBufferSize(tc->self, TLS_MAX_PLAINTEXT);
+    }
     Stats_Add(STAT_CONTEXTS, 1);
     Stats_Add(STAT_CHANNELS, 1);
     return tc;
