@@ -18,10 +18,10 @@
  *	and returns the handle name.
  */
 Tcl_Obj *
-Cert_NewHandle(PCCERT_CONTEXT cert)
+Cert_NewHandle(Tcl_Interp *owner, PCCERT_CONTEXT cert)
 {
     Stats_Add(STAT_CERTIFICATES, 1);
-    return Handle_New(HANDLE_CERT, (void *) cert);
+    return Handle_New(owner, HANDLE_CERT, (void *) cert);
 }
 
 /*
@@ -35,10 +35,10 @@ Cert_Get(Tcl_Interp *interp, Tcl_Obj *name)
 }
 
 static Tcl_Obj *
-StoreHandle(HCERTSTORE store)
+StoreHandle(Tcl_Interp *owner, HCERTSTORE store)
 {
     Stats_Add(STAT_STORES, 1);
-    return Handle_New(HANDLE_STORE, store);
+    return Handle_New(owner, HANDLE_STORE, store);
 }
 
 static int
@@ -109,7 +109,7 @@ TemporaryStoreCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
 	    return Win32Error(interp, "cannot import the PFX (wrong password?)");
 	}
     }
-    Tcl_SetObjResult(interp, StoreHandle(store));
+    Tcl_SetObjResult(interp, StoreHandle(interp, store));
     return TCL_OK;
 }
 
@@ -169,7 +169,7 @@ SystemStoreOpenCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]
 	return Error_Set(interp, "CERT", err ? (long) err
 		: (long) ERROR_FILE_NOT_FOUND, "cannot open the system store");
     }
-    Tcl_SetObjResult(interp, StoreHandle(store));
+    Tcl_SetObjResult(interp, StoreHandle(interp, store));
     return TCL_OK;
 }
 
@@ -216,7 +216,7 @@ StoreAddCertificateCmd(void *cd, Tcl_Interp *interp, int objc,
 	    CERT_STORE_ADD_REPLACE_EXISTING, &added)) {
 	return Win32Error(interp, "cannot add the certificate to the store");
     }
-    Tcl_SetObjResult(interp, Cert_NewHandle(added));
+    Tcl_SetObjResult(interp, Cert_NewHandle(interp, added));
     return TCL_OK;
 }
 
@@ -308,7 +308,7 @@ StoreFindCertificateCmd(void *cd, Tcl_Interp *interp, int objc,
 	ckfree(wterm);
     }
     if (found != NULL) {
-	Tcl_SetObjResult(interp, Cert_NewHandle(found));
+	Tcl_SetObjResult(interp, Cert_NewHandle(interp, found));
     }
     return TCL_OK;
 }
@@ -338,7 +338,7 @@ StoreEnumContentsCmd(void *cd, Tcl_Interp *interp, int objc,
     }
     PCCERT_CONTEXT next = CertEnumCertificatesInStore(store, prev);
     if (next != NULL) {
-	Tcl_SetObjResult(interp, Cert_NewHandle(next));
+	Tcl_SetObjResult(interp, Cert_NewHandle(interp, next));
     }
     return TCL_OK;
 }
@@ -378,7 +378,7 @@ CertDuplicateCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
     if (cert == NULL) {
 	return TCL_ERROR;
     }
-    Tcl_SetObjResult(interp, Cert_NewHandle(CertDuplicateCertificateContext(cert)));
+    Tcl_SetObjResult(interp, Cert_NewHandle(interp, CertDuplicateCertificateContext(cert)));
     return TCL_OK;
 }
 
@@ -445,7 +445,7 @@ CertImportCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
     if (cert == NULL) {
 	return Win32Error(interp, "cannot decode the certificate");
     }
-    Tcl_SetObjResult(interp, Cert_NewHandle(cert));
+    Tcl_SetObjResult(interp, Cert_NewHandle(interp, cert));
     return TCL_OK;
 }
 

@@ -1193,7 +1193,7 @@ TlsChannel_Stack(Tcl_Interp *interp, Tcl_Channel lower,
 	tc->verifier = config->verifier;
 	Tcl_IncrRefCount(tc->verifier);
     }
-    tc->contextName = Handle_New(HANDLE_CONTEXT, tc);
+    tc->contextName = Handle_New(NULL, HANDLE_CONTEXT, tc);
     Tcl_IncrRefCount(tc->contextName);
     int blocking = 1;
     Tcl_DString ds;

@@ -436,7 +436,7 @@ Creds_AcquireCmd(void *clientData, Tcl_Interp *interp, int objc,
     if (cred == NULL) {
 	return TCL_ERROR;
     }
-    cred->name = Handle_New(HANDLE_CRED, cred);
+    cred->name = Handle_New(interp, HANDLE_CRED, cred);
     Tcl_IncrRefCount(cred->name);
     if (getExpiration) {
 	Tcl_Obj *pair[2] = {cred->name, Tcl_NewWideIntObj(cred->expiry)};

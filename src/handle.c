@@ -17,6 +17,8 @@
 typedef struct HandleEntry {
     HandleType type;
     void *ptr;
+    Tcl_Interp *owner;		/* Interp whose deletion releases the object,
+				 * or NULL (contexts belong to channels). */
 } HandleEntry;
 
 static const char *const handlePrefix[HANDLE_TYPES] = {
@@ -35,9 +37,11 @@ static long statCounts[STAT_KINDS];
 /*
  * Handle_New --
  *	Registers ptr under a fresh name and returns the name (refcount 0).
+ *	The object is released when `owner` is deleted, if the script has not
+ *	released it before.
  */
 Tcl_Obj *
-Handle_New(HandleType type, void *ptr)
+Handle_New(Tcl_Interp *owner, HandleType type, void *ptr)
 {
     char name[40];
     int isNew;
@@ -52,6 +56,7 @@ Handle_New(HandleType type, void *ptr)
     HandleEntry *entry = (HandleEntry *) ckalloc(sizeof(HandleEntry));
     entry->type = type;
     entry->ptr = ptr;
+    entry->owner = owner;
     Tcl_SetHashValue(h, entry);
     Tcl_MutexUnlock(&registryMutex);
     return Tcl_NewStringObj(name, -1);
@@ -142,6 +147,62 @@ Handle_ForgetPtr(HandleType type, void *ptr)
 	}
     }
     Tcl_MutexUnlock(&registryMutex);
+}
+
+/*
+ * Handle_ReleaseOwnedBy --
+ *	Releases every credential, certificate and store that an interpreter
+ *	being deleted still holds (channels keep their own references), and
+ *	forgets their names.
+ */
+void
+Handle_ReleaseOwnedBy(Tcl_Interp *owner)
+{
+    Tcl_HashSearch search;
+    HandleEntry *orphans = NULL;
+    size_t count = 0, room = 0;
+
+    /* Unregister first, release after: releasing may take other locks. */
+    Tcl_MutexLock(&registryMutex);
+    if (registryReady) {
+	Tcl_HashEntry *h = Tcl_FirstHashEntry(&registry, &search);
+	while (h != NULL) {
+	    HandleEntry *entry = Tcl_GetHashValue(h);
+	    Tcl_HashEntry *next = Tcl_NextHashEntry(&search);
+	    if (entry->owner == owner) {
+		if (count == room) {
+		    room = room ? 2 * room : 16;
+		    orphans = (HandleEntry *) ckrealloc(orphans,
+			    room * sizeof(HandleEntry));
+		}
+		orphans[count++] = *entry;
+		ckfree(entry);
+		Tcl_DeleteHashEntry(h);
+	    }
+	    h = next;
+	}
+    }
+    Tcl_MutexUnlock(&registryMutex);
+    for (size_t i = 0; i < count; i++) {
+	switch (orphans[i].type) {
+	case HANDLE_CRED:
+	    Cred_Release(orphans[i].ptr);
+	    break;
+	case HANDLE_CERT:
+	    CertFreeCertificateContext(orphans[i].ptr);
+	    Stats_Add(STAT_CERTIFICATES, -1);
+	    break;
+	case HANDLE_STORE:
+	    CertCloseStore(orphans[i].ptr, 0);
+	    Stats_Add(STAT_STORES, -1);
+	    break;
+	default:
+	    break;
+	}
+    }
+    if (orphans != NULL) {
+	ckfree(orphans);
+    }
 }
 
 /*

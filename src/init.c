@@ -47,6 +47,18 @@ static const char initScript[] =
     "}\n";
 
 /*
+ * ReleaseInterpHandles --
+ *	Interp deletion: releases the credentials, certificates and stores
+ *	the interpreter's scripts did not release themselves.
+ */
+static void
+ReleaseInterpHandles(void *clientData, Tcl_Interp *interp)
+{
+    (void) clientData;
+    Handle_ReleaseOwnedBy(interp);
+}
+
+/*
  * Schannel_Init --
  *	Package entry point. Returns TCL_OK or TCL_ERROR.
  */
@@ -75,6 +87,7 @@ Schannel_Init(Tcl_Interp *interp)
     if (Tcl_Eval(interp, initScript) != TCL_OK) {
 	return TCL_ERROR;
     }
+    Tcl_CallWhenDeleted(interp, ReleaseInterpHandles, NULL);
     return Tcl_PkgProvide(interp, "schannel", PACKAGE_VERSION);
 }
 

@@ -25,7 +25,8 @@ typedef enum HandleType {
     HANDLE_CRED, HANDLE_CONTEXT, HANDLE_CERT, HANDLE_STORE, HANDLE_TYPES
 } HandleType;
 
-Tcl_Obj *	Handle_New(HandleType type, void *ptr);
+Tcl_Obj *	Handle_New(Tcl_Interp *owner, HandleType type, void *ptr);
+void		Handle_ReleaseOwnedBy(Tcl_Interp *owner);
 void *		Handle_Get(Tcl_Interp *interp, Tcl_Obj *name, HandleType type);
 void *		Handle_Remove(Tcl_Interp *interp, Tcl_Obj *name, HandleType type);
 void		Handle_ForgetPtr(HandleType type, void *ptr);
@@ -71,7 +72,7 @@ const char *	Creds_ProtocolName(DWORD protocol);
 
 /* cert.c: certificates, stores, verification. */
 PCCERT_CONTEXT	Cert_Get(Tcl_Interp *interp, Tcl_Obj *name);
-Tcl_Obj *	Cert_NewHandle(PCCERT_CONTEXT cert);
+Tcl_Obj *	Cert_NewHandle(Tcl_Interp *owner, PCCERT_CONTEXT cert);
 typedef struct VerifyOptions {
     const char *serverName;	/* DNS name or IP literal, or NULL. */
     int serverCert;		/* 1: a server's cert, 0: a client's. */

@@ -780,7 +780,7 @@ RemoteOrLocalCertCmd(void *cd, Tcl_Interp *interp, int objc,
     if (status != SEC_E_OK) {
 	return Error_Set(interp, "CONTEXT", status, "cannot read the certificate");
     }
-    Tcl_SetObjResult(interp, Cert_NewHandle(cert));
+    Tcl_SetObjResult(interp, Cert_NewHandle(interp, cert));
     return TCL_OK;
 }
 
