@@ -125,6 +125,62 @@ Handle_Remove(Tcl_Interp *interp, Tcl_Obj *name, HandleType type)
 }
 
 /*
+ * UnregisterMatching --
+ *	Removes from the registry every entry for which match(entry, key) is
+ *	true. Returns how many; with `removedPtr`, also a ckalloc'd array of
+ *	copies of them (the caller releases the objects and frees it).
+ */
+static size_t
+UnregisterMatching(int (*match)(const HandleEntry *, const void *),
+	const void *key, HandleEntry **removedPtr)
+{
+    Tcl_HashSearch search;
+    HandleEntry *removed = NULL;
+    size_t count = 0, room = 0;
+
+    Tcl_MutexLock(&registryMutex);
+    if (registryReady) {
+	Tcl_HashEntry *h = Tcl_FirstHashEntry(&registry, &search);
+	while (h != NULL) {
+	    HandleEntry *entry = Tcl_GetHashValue(h);
+	    Tcl_HashEntry *next = Tcl_NextHashEntry(&search);
+	    if (match(entry, key)) {
+		if (removedPtr != NULL) {
+		    if (count == room) {
+			room = room ? 2 * room : 16;
+			removed = (HandleEntry *) ckrealloc(removed,
+				room * sizeof(HandleEntry));
+		    }
+		    removed[count] = *entry;
+		}
+		count++;
+		ckfree(entry);
+		Tcl_DeleteHashEntry(h);
+	    }
+	    h = next;
+	}
+    }
+    Tcl_MutexUnlock(&registryMutex);
+    if (removedPtr != NULL) {
+	*removedPtr = removed;
+    }
+    return count;
+}
+
+/* Match functions for UnregisterMatching. */
+static int
+SameObject(const HandleEntry *entry, const void *key)
+{
+    const HandleEntry *wanted = key;
+    return entry->type == wanted->type && entry->ptr == wanted->ptr;
+}
+static int
+SameOwner(const HandleEntry *entry, const void *key)
+{
+    return entry->owner == (const Tcl_Interp *) key;
+}
+
+/*
  * Handle_ForgetPtr --
  *	Unregisters every handle of the given type that maps to ptr (used when
  *	the object dies by itself, e.g. a context when its channel closes).
@@ -132,57 +188,23 @@ Handle_Remove(Tcl_Interp *interp, Tcl_Obj *name, HandleType type)
 void
 Handle_ForgetPtr(HandleType type, void *ptr)
 {
-    Tcl_HashSearch search;
-    Tcl_MutexLock(&registryMutex);
-    if (registryReady) {
-	Tcl_HashEntry *h = Tcl_FirstHashEntry(&registry, &search);
-	while (h != NULL) {
-	    HandleEntry *entry = Tcl_GetHashValue(h);
-	    Tcl_HashEntry *next = Tcl_NextHashEntry(&search);
-	    if (entry->type == type && entry->ptr == ptr) {
-		ckfree(entry);
-		Tcl_DeleteHashEntry(h);
-	    }
-	    h = next;
-	}
-    }
-    Tcl_MutexUnlock(&registryMutex);
+    HandleEntry wanted = {type, ptr, NULL};
+    UnregisterMatching(SameObject, &wanted, NULL);
 }
 
 /*
  * Handle_ReleaseOwnedBy --
  *	Releases every credential, certificate and store that an interpreter
  *	being deleted still holds (channels keep their own references), and
- *	forgets their names.
+ *	forgets their names. Unregisters first and releases after, outside
+ *	the registry lock (releasing may take other locks).
  */
 void
 Handle_ReleaseOwnedBy(Tcl_Interp *owner)
 {
-    Tcl_HashSearch search;
-    HandleEntry *orphans = NULL;
-    size_t count = 0, room = 0;
+    HandleEntry *orphans;
+    size_t count = UnregisterMatching(SameOwner, owner, &orphans);
 
-    /* Unregister first, release after: releasing may take other locks. */
-    Tcl_MutexLock(&registryMutex);
-    if (registryReady) {
-	Tcl_HashEntry *h = Tcl_FirstHashEntry(&registry, &search);
-	while (h != NULL) {
-	    HandleEntry *entry = Tcl_GetHashValue(h);
-	    Tcl_HashEntry *next = Tcl_NextHashEntry(&search);
-	    if (entry->owner == owner) {
-		if (count == room) {
-		    room = room ? 2 * room : 16;
-		    orphans = (HandleEntry *) ckrealloc(orphans,
-			    room * sizeof(HandleEntry));
-		}
-		orphans[count++] = *entry;
-		ckfree(entry);
-		Tcl_DeleteHashEntry(h);
-	    }
-	    h = next;
-	}
-    }
-    Tcl_MutexUnlock(&registryMutex);
     for (size_t i = 0; i < count; i++) {
 	switch (orphans[i].type) {
 	case HANDLE_CRED:
