@@ -1,7 +1,7 @@
 """Hostile and broken TLS peers, for hostile.test.
 
-Usage: hostile.py server MODE PORT      (prints "READY", serves one client)
-       hostile.py client MODE PORT      (connects to 127.0.0.1:PORT)
+Usage: hostile.py server MODE PORT ?SECONDS?  (prints "READY", serves one client)
+       hostile.py client MODE PORT ?SECONDS?  (connects to 127.0.0.1:PORT)
 Prints "DONE" when its part is over; then waits for the other side to
 close (never closes first unless the mode says so).
 
@@ -14,7 +14,8 @@ where the mode needs one):
               the 16384 + 2048 a TLS record may hold), then 1 KiB
   hangup      closes the connection right after the ClientHello
   alert       sends a fatal handshake_failure alert
-  silent      stays silent (for ever, until the other side closes)
+  silent      stays silent (until the other side closes, or SECONDS
+              have passed: then it closes)
 """
 import os
 import socket
@@ -73,6 +74,8 @@ def main():
         conn = socket.create_connection(("127.0.0.1", port))
     open_ = act(conn, mode, role)
     print("DONE", flush=True)
+    if open_ and mode == "silent" and len(sys.argv) > 4:
+        conn.settimeout(float(sys.argv[4]))
     if open_:
         # Keep the connection until the other side closes it.
         try:
