@@ -470,7 +470,13 @@ VerifyPeer(TlsChannel *tc)
 	    snprintf(context, sizeof(context), "SSL/TLS negotiation failed:"
 		    " certificate verification failed (%s) for \"%s\"", reason,
 		    tc->peerSubject ? tc->peerSubject : "");
-	    FailStatus(tc, "VERIFY", result, context);
+	    /* The reason token goes last in the errorCode: it tells apart
+	     * failures that share an HRESULT (expired and notyetvalid,
+	     * untrustedroot and selfsigned, the name mismatches). */
+	    Tcl_Obj *message, *code;
+	    Error_Build("VERIFY", result, context, &message, &code);
+	    Tcl_ListObjAppendElement(NULL, code, Tcl_NewStringObj(reason, -1));
+	    SetFailure(tc, message, code);
 	    return 0;
 	}
     }

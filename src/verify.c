@@ -141,11 +141,54 @@ MatchIpAddress(PCCERT_CONTEXT cert, const char *name)
 }
 
 /*
+ * HasDnsAltName --
+ *	1 when the certificate has a subjectAltName extension with at least
+ *	one dNSName entry, else 0.
+ */
+static int
+HasDnsAltName(PCCERT_CONTEXT cert)
+{
+    PCERT_EXTENSION ext = CertFindExtension(szOID_SUBJECT_ALT_NAME2,
+	    cert->pCertInfo->cExtension, cert->pCertInfo->rgExtension);
+    if (ext == NULL) {
+	return 0;
+    }
+    CERT_ALT_NAME_INFO *info = NULL;
+    DWORD size = 0;
+    if (!CryptDecodeObjectEx(X509_ASN_ENCODING, X509_ALTERNATE_NAME,
+	    ext->Value.pbData, ext->Value.cbData, CRYPT_DECODE_ALLOC_FLAG,
+	    NULL, &info, &size)) {
+	return 0;
+    }
+    int found = 0;
+    for (DWORD i = 0; i < info->cAltEntry && !found; i++) {
+	found = info->rgAltEntry[i].dwAltNameChoice == CERT_ALT_NAME_DNS_NAME;
+    }
+    LocalFree(info);
+    return found;
+}
+
+/*
+ * IsSelfSignedLeaf --
+ *	1 when the chain is the peer certificate alone and it signed itself
+ *	(a self-signed leaf rather than a certificate of an untrusted CA).
+ */
+static int
+IsSelfSignedLeaf(PCCERT_CHAIN_CONTEXT chain)
+{
+    PCERT_SIMPLE_CHAIN simple = chain->rgpChain[0];
+    return chain->cChain == 1 && simple->cElement == 1
+	    && (simple->rgpElement[0]->TrustStatus.dwInfoStatus
+		    & CERT_TRUST_IS_SELF_SIGNED);
+}
+
+/*
  * Cert_Verify --
  *	Verifies a peer certificate as the options ask. Returns 0 when it is
  *	acceptable, else an HRESULT (CERT_E_..., CRYPT_E_...) and sets *reason
- *	to the matching token (untrustedroot, expired, notyetvalid, cnnotmatch,
- *	partialchain, wrongusage, revoked, signature, ...).
+ *	to the matching token (untrustedroot, selfsigned, expired, notyetvalid,
+ *	cnnotmatch, ipnotmatch, nosan, partialchain, wrongusage, revoked,
+ *	signature, ...).
  */
 long
 Cert_Verify(PCCERT_CONTEXT cert, const VerifyOptions *opts,
@@ -202,6 +245,12 @@ Cert_Verify(PCCERT_CONTEXT cert, const VerifyOptions *opts,
 		    && CertVerifyTimeValidity(NULL, cert->pCertInfo) < 0) {
 		*reason = "notyetvalid";
 	    }
+	    if ((t->trustBit == CERT_TRUST_IS_UNTRUSTED_ROOT
+		    || t->trustBit == CERT_TRUST_IS_PARTIAL_CHAIN)
+		    && IsSelfSignedLeaf(chain)) {
+		result = CERT_E_UNTRUSTEDROOT;
+		*reason = "selfsigned";
+	    }
 	    goto done;
 	}
     }
@@ -210,6 +259,16 @@ Cert_Verify(PCCERT_CONTEXT cert, const VerifyOptions *opts,
      * adds). Errors already judged above are told to be ignored. */
     int ipMatch = (opts->serverName != NULL && !opts->ignoreNameMismatch)
 	    ? MatchIpAddress(cert, opts->serverName) : -1;
+    /* A DNS name is only ever matched against dNSName entries: a
+     * certificate without any (its name only in the subject CN) is refused,
+     * as RFC 6125 and current browsers do, although the platform's SSL
+     * policy would still fall back to the CN. */
+    if (opts->serverName != NULL && ipMatch < 0 && !opts->ignoreNameMismatch
+	    && !HasDnsAltName(cert)) {
+	result = CERT_E_CN_NO_MATCH;
+	*reason = "nosan";
+	goto done;
+    }
     WCHAR wname[512];
     SSL_EXTRA_CERT_CHAIN_POLICY_PARA ssl;
     memset(&ssl, 0, sizeof(ssl));
@@ -249,7 +308,7 @@ Cert_Verify(PCCERT_CONTEXT cert, const VerifyOptions *opts,
     }
     if (ipMatch == 0) {
 	result = CERT_E_CN_NO_MATCH;
-	*reason = "cnnotmatch";
+	*reason = "ipnotmatch";
     }
 
   done:

@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
 # test/make-certs.sh DIR: generates the test PKI with openssl into DIR
-# (idempotent: does nothing when DIR/done exists).
+# (idempotent: each group is made once, marked by DIR/done, DIR/done-interop).
 #   ca.pem/ca.key         test CA (trusted by the tests in the Wine prefix)
 #   server.pem/.key/.pfx  server cert for localhost and 127.0.0.1 (RSA)
 #   client.pem/.key/.pfx  client cert (clientAuth)
 #   other-ca.pem          a CA that is never trusted
 #   untrusted.pem/.key    server cert for localhost signed by other-ca
+# Interop and certificate-failure set (server certs for localhost and
+# 127.0.0.1 unless noted):
+#   server-ec.pem/.key/.pfx  ECDSA P-256 server cert signed by ca
+#   expired.pem/.key      signed by ca, valid 2020-01-01 .. 2021-01-01
+#   notyet.pem/.key       signed by ca, valid from 2090-01-01
+#   cnonly.pem/.key       signed by ca, CN=localhost, no subjectAltName
+#   selfsigned.pem/.key   self-signed leaf (not a CA), never trusted
+#   wrongusage.pem/.key   signed by ca, extendedKeyUsage clientAuth only
+#   inter.pem/.key        intermediate CA signed by ca
+#   leaf-inter.pem/.key   signed by inter (served with or without inter.pem)
 # PFX files have an empty password unless noted.
 set -eu
 dir=${1:?usage: make-certs.sh DIR}
-[ -f "$dir/done" ] && exit 0
 mkdir -p "$dir"
 cd "$dir"
 days=3650
 subj() { echo "/CN=$1/O=schannel tests"; }
+san="DNS:localhost,IP:127.0.0.1"
 
 make_ca() {  # name cn
     openssl req -x509 -newkey rsa:2048 -nodes -days $days -subj "$(subj "$2")" \
@@ -22,12 +32,37 @@ make_ca() {  # name cn
         -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
 }
 
-# make_leaf name ca cn eku san
+# write_ext name eku san: the extension file of a leaf.
+write_ext() {
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=%s\n' "$2" > "$1.ext"
+    if [ -n "$3" ]; then printf 'subjectAltName=%s\n' "$3" >> "$1.ext"; fi
+}
+
+# rsa_key file: a 2048-bit RSA key whose private exponent and CRT values
+# have their full length. Wine 10 cannot sign with a key from a PFX when
+# one of them is shorter (a leading zero byte, about 2% of keys): the
+# handshake then fails with "Public key signing has failed".
+rsa_key() {
+    while :; do
+        openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1" 2>/dev/null
+        # INTEGERs of RSAPrivateKey: version n e d p q dp dq qinv.
+        short=$(openssl rsa -in "$1" -outform DER -traditional 2>/dev/null \
+            | openssl asn1parse -inform DER \
+            | sed -n 's/.*l= *\([0-9]*\) prim: INTEGER.*/\1/p' \
+            | awk 'NR == 4 && $1 < 256 || NR >= 5 && $1 < 128' | wc -l)
+        [ "$short" -eq 0 ] && return
+    done
+}
+
+# make_leaf name ca cn eku san ?keyalg?
 make_leaf() {
-    openssl req -newkey rsa:2048 -nodes -subj "$(subj "$3")" \
-        -keyout "$1.key" -out "$1.csr" 2>/dev/null
-    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=%s\n' "$4" > "$1.ext"
-    [ -n "$5" ] && printf 'subjectAltName=%s\n' "$5" >> "$1.ext"
+    if [ "${6:-rsa}" = ec ]; then
+        openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null
+    else
+        rsa_key "$1.key"
+    fi
+    openssl req -new -key "$1.key" -subj "$(subj "$3")" -out "$1.csr" 2>/dev/null
+    write_ext "$1" "$4" "$5"
     openssl x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2.key" -CAcreateserial \
         -days $days -extfile "$1.ext" -out "$1.pem" 2>/dev/null
     openssl pkcs12 -export -in "$1.pem" -inkey "$1.key" -out "$1.pfx" \
@@ -35,9 +70,65 @@ make_leaf() {
     rm -f "$1.csr" "$1.ext"
 }
 
-make_ca ca "schannel test CA"
-make_ca other-ca "schannel untrusted CA"
-make_leaf server ca localhost serverAuth "DNS:localhost,IP:127.0.0.1"
-make_leaf client ca "schannel test client" clientAuth ""
-make_leaf untrusted other-ca localhost serverAuth "DNS:localhost,IP:127.0.0.1"
-touch done
+# make_dated name startdate enddate: a server leaf signed by ca with the
+# given validity (YYYYMMDDHHMMSSZ). `openssl ca` sets any dates on every
+# OpenSSL 3 (x509 -not_before only exists from 3.4 on).
+make_dated() {
+    rsa_key "$1.key"
+    openssl req -new -key "$1.key" -subj "$(subj localhost)" -out "$1.csr" 2>/dev/null
+    write_ext "$1" serverAuth "$san"
+    mkdir -p ca-db
+    : > ca-db/index.txt
+    [ -f ca-db/serial ] || echo 1000 > ca-db/serial
+    cat > ca-db/ca.cnf <<CNF
+[ca]
+default_ca = testca
+[testca]
+database = ca-db/index.txt
+new_certs_dir = ca-db
+serial = ca-db/serial
+default_md = sha256
+policy = anything
+unique_subject = no
+[anything]
+commonName = supplied
+organizationName = optional
+CNF
+    openssl ca -batch -notext -config ca-db/ca.cnf -cert ca.pem -keyfile ca.key \
+        -in "$1.csr" -out "$1.pem" -startdate "$2" -enddate "$3" \
+        -extfile "$1.ext" 2>/dev/null
+    rm -f "$1.csr" "$1.ext"
+}
+
+if [ ! -f done ]; then
+    make_ca ca "schannel test CA"
+    make_ca other-ca "schannel untrusted CA"
+    make_leaf server ca localhost serverAuth "$san"
+    make_leaf client ca "schannel test client" clientAuth ""
+    make_leaf untrusted other-ca localhost serverAuth "$san"
+    touch done
+fi
+
+if [ ! -f done-interop ]; then
+    make_leaf server-ec ca localhost serverAuth "$san" ec
+    make_dated expired 20200101000000Z 20210101000000Z
+    make_dated notyet 20900101000000Z 20910101000000Z
+    make_leaf cnonly ca localhost serverAuth ""
+    make_leaf wrongusage ca localhost clientAuth "$san"
+    # A self-signed leaf: CA:FALSE, server usage, right names.
+    rsa_key selfsigned.key
+    openssl req -x509 -key selfsigned.key -days $days -subj "$(subj localhost)" \
+        -out selfsigned.pem \
+        -addext basicConstraints=critical,CA:FALSE \
+        -addext extendedKeyUsage=serverAuth -addext "subjectAltName=$san" 2>/dev/null
+    # An intermediate CA under ca, and a server leaf under it.
+    rsa_key inter.key
+    openssl req -new -key inter.key -subj "$(subj "schannel test intermediate")" \
+        -out inter.csr 2>/dev/null
+    printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n' > inter.ext
+    openssl x509 -req -in inter.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+        -days $days -extfile inter.ext -out inter.pem 2>/dev/null
+    rm -f inter.csr inter.ext
+    make_leaf leaf-inter inter localhost serverAuth "$san"
+    touch done-interop
+fi

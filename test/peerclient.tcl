@@ -94,3 +94,15 @@ proc peer::s_server {args} {
     error "could not start openssl s_server"
 }
 
+
+# peer::sendfile ID PATH: the peer helper copies the file (a path relative
+# to the project directory) to the process's stdin in the background.
+proc peer::sendfile {id path} { call sendfile $id $path }
+# peer::waitsum ID MARKER LEN ?MS?: {length crc32} of LEN bytes of the
+# process's output from the first MARKER on, once they are all there
+# (fewer when the process ends or the time runs out first).
+proc peer::waitsum {id marker len {ms {}}} {
+    if {$ms eq ""} { set ms $::waitLimit }
+    lassign [call waitsum $id $marker $len $ms] how sum
+    return $sum
+}

@@ -18,6 +18,13 @@
 #	  waitfor ID REGEXP MS        wait until the output matches:
 #	                              {matched|eof|timeout B64}
 #	  wait ID MS                  wait for exit: {exitcode|timeout B64}
+#	  sendfile ID PATH            copy a file to its stdin (in the
+#	                              background, for large payloads)
+#	  waitsum ID MARKER LEN MS    wait until LEN bytes of output from the
+#	                              first MARKER on are there (the marker
+#	                              must come within the first MiB):
+#	                              {matched|eof|timeout {LENGTH CRC32}}
+#	                              of those bytes (fewer on eof/timeout)
 #	  kill ID                     kill the process and forget it
 #	  killall                     kill every process started
 #
@@ -39,6 +46,9 @@ proc readOutput {id} {
     set chan [dict get $procs($id) chan]
     set data [read $chan]
     dict append procs($id) out $data
+    # Byte count kept apart: the output is binary, and counting the
+    # characters of a large string again on every read would be slow.
+    dict incr procs($id) count [string length $data]
     if {[eof $chan]} {
         fconfigure $chan -blocking 1
         set code 0
@@ -62,7 +72,16 @@ proc checkWaiters {id} {
         lassign $w wid client kind arg timer
         if {$wid ne $id} { lappend keep $w; continue }
         set p $procs($id)
-        if {$kind eq "waitfor" && [regexp -- $arg [dict get $p out]]} {
+        if {$kind eq "waitsum"} {
+            set sum [sumState $id $arg]
+            if {$sum ne "" || [dict get $p eof]} {
+                after cancel $timer
+                reply $client ok [list [expr {$sum ne "" ? "matched" : "eof"}] \
+                    [sumOf $id $arg]]
+            } else {
+                lappend keep $w
+            }
+        } elseif {$kind eq "waitfor" && [regexp -- $arg [dict get $p out]]} {
             after cancel $timer
             reply $client ok [list matched [b64 [dict get $p out]]]
         } elseif {[dict get $p eof]} {
@@ -79,12 +98,41 @@ proc checkWaiters {id} {
     set waiters $keep
 }
 
+# sumState ID {MARKER LEN}: "" until LEN bytes from the marker on have
+# arrived, else 1. Remembers where the marker was found.
+proc sumState {id spec} {
+    global procs
+    lassign $spec marker len
+    if {![dict exists $procs($id) mark]} {
+        set at [string first $marker [string range [dict get $procs($id) out] 0 1048575]]
+        if {$at < 0} { return "" }
+        dict set procs($id) mark $at
+    }
+    if {[dict get $procs($id) count] - [dict get $procs($id) mark] < $len} { return "" }
+    return 1
+}
+
+# sumOf ID {MARKER LEN}: {length crc32} of up to LEN bytes from the marker.
+proc sumOf {id spec} {
+    global procs
+    lassign $spec marker len
+    sumState $id $spec
+    if {![dict exists $procs($id) mark]} { return {0 0} }
+    set at [dict get $procs($id) mark]
+    set data [string range [dict get $procs($id) out] $at [expr {$at + $len - 1}]]
+    return [list [string length $data] [zlib crc32 $data]]
+}
+
 proc timeoutWaiter {id client kind} {
     global waiters procs
     set keep {}
     foreach w $waiters {
-        lassign $w wid wclient wkind
+        lassign $w wid wclient wkind warg
         if {$wid eq $id && $wclient eq $client && $wkind eq $kind} {
+            if {$kind eq "waitsum"} {
+                reply $client ok [list timeout [sumOf $id $warg]]
+                continue
+            }
             reply $client ok [list timeout [b64 [dict get $procs($id) out]]]
         } else {
             lappend keep $w
@@ -118,9 +166,11 @@ proc handle {client line} {
         spawn {
             set argv0 [lindex $args 0]
             set chan [open |[list {*}$argv0 2>@1] r+]
-            fconfigure $chan -blocking 0 -translation binary -buffering none
+            fconfigure $chan -blocking 0 -translation binary -buffering none \
+                -buffersize 1048576
             set id p[incr nextId]
-            set procs($id) [dict create chan $chan pid [pid $chan] out "" eof 0 exit ""]
+            set procs($id) [dict create chan $chan pid [pid $chan] out "" count 0 \
+                                eof 0 exit ""]
             fileevent $chan readable [list readOutput $id]
             reply $client ok $id
         }
@@ -130,6 +180,18 @@ proc handle {client line} {
             puts -nonewline $chan [binary decode base64 $data]
             flush $chan
             reply $client ok ""
+        }
+        sendfile {
+            lassign $args id path
+            set f [open $path rb]
+            fcopy $f [dict get $procs($id) chan] -command [list apply {{f args} {close $f}} $f]
+            reply $client ok ""
+        }
+        waitsum {
+            lassign $args id marker len ms
+            set timer [after $ms [list timeoutWaiter $id $client waitsum]]
+            lappend waiters [list $id $client waitsum [list $marker $len] $timer]
+            checkWaiters $id
         }
         closein {
             lassign $args id
