@@ -18,7 +18,11 @@ set badFiles {}
 
 proc runFile {path} {
     global fileLimit
-    set chan [open |[list [info nameofexecutable] $path 2>@1] r]
+    # tcltest's "start" lines are not shown, but the last one is kept, so
+    # a file that has to be killed names the test it was stuck in.
+    set chan [open |[list [info nameofexecutable] $path -verbose {body error start} 2>@1] r]
+    set ::current($path) ""
+    set ::partial($path) ""
     fconfigure $chan -blocking 0 -translation auto
     set ::output($path) ""
     unset -nocomplain ::done($path)
@@ -31,7 +35,21 @@ proc runFile {path} {
 
 proc collect {chan path} {
     set data [read $chan]
-    puts -nonewline $data
+    # Whole lines only; a partial last line waits for the rest.
+    set lines [split $::partial($path)$data \n]
+    set ::partial($path) [lindex $lines end]
+    if {[eof $chan]} {
+        set ::partial($path) ""
+    } else {
+        set lines [lrange $lines 0 end-1]
+    }
+    foreach line $lines {
+        if {[regexp {^---- (\S+) start$} $line -> test]} {
+            set ::current($path) $test
+        } else {
+            puts $line
+        }
+    }
     flush stdout
     append ::output($path) $data
     if {[eof $chan]} {
@@ -45,7 +63,8 @@ proc collect {chan path} {
 proc timeout {chan path} {
     foreach pid [pid $chan] { catch {exec taskkill /F /PID $pid} }
     catch {close $chan}
-    set ::done($path) "killed after [expr {$::fileLimit / 1000}] s"
+    set ::done($path) "killed after [expr {$::fileLimit / 1000}] s,\
+        in test $::current($path)"
 }
 
 foreach path $files {
