@@ -9,5 +9,5 @@ mkdir -p build/bench
 [ -f build/bench/data.bin ] || head -c $((64 * 1024 * 1024)) /dev/urandom > build/bench/data.bin
 
 step "running the benchmarks under Wine (a few minutes)"
-wine "$TCLSH_WIN" test/bench/bench.tcl 2>&1 | tr -d '\r'
+wine "$TCLSH_WIN" test/bench/bench.tcl 2>&1 | sed -u 's/\r$//'
 exit "${PIPESTATUS[0]}"

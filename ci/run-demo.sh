@@ -6,6 +6,6 @@ set -u
 . "$(dirname "$0")/test-env.sh"
 
 step "running the demo under Wine"
-wine "$TCLSH_WIN" examples/demo.tcl 2>&1 | tr -d '\r'
+wine "$TCLSH_WIN" examples/demo.tcl 2>&1 | sed -u 's/\r$//'
 rc=${PIPESTATUS[0]}
 [ "$rc" = 0 ] || fail "the demo failed (exit $rc)"

@@ -7,7 +7,7 @@ set -u
 . "$(dirname "$0")/test-env.sh"
 
 step "running the tests under Wine"
-wine "$TCLSH_WIN" test/all.tcl "$@" 2>&1 | tr -d '\r' | tee "$TEST_TMP/test.log"
+wine "$TCLSH_WIN" test/all.tcl "$@" 2>&1 | sed -u 's/\r$//' | tee "$TEST_TMP/test.log"
 rc=${PIPESTATUS[0]}
 last=$(tail -n 1 "$TEST_TMP/test.log" | tr -d '\r')
 if ! [[ $last =~ ^[0-9]+\ passed,\ [0-9]+\ failed ]]; then
