@@ -21,6 +21,7 @@
  *	  the event loop with a timer, never run inside a driver procedure.
  */
 
+#include <winsock2.h>		/* Before windows.h (via schannelInt.h). */
 #include <errno.h>
 #include <stdio.h>
 #include "schannelInt.h"
@@ -40,6 +41,9 @@
 /* A non-blocking write is refused (EAGAIN) while this much ciphertext is
  * still queued, so a fast writer cannot grow the queue without bound. */
 #define CIPHER_HIGH_WATER	(256 * 1024)
+/* How long closing a non-blocking channel may wait for a peer that does not
+ * read, to send the last queued ciphertext and our close_notify. */
+#define CLOSE_DRAIN_MS		5000
 /* The largest plaintext of one TLS record. */
 #define TLS_MAX_PLAINTEXT	16384
 /* A drained ciphertext queue larger than this gives its storage back. */
@@ -951,6 +955,8 @@ FreeTlsChannel(char *blockPtr)
     ckfree(tc);
 }
 
+static void	DrainWithDeadline(TlsChannel *tc, int ms);
+
 /*
  * SendCloseNotify --
  *	Queues our close_notify once and sends it with what else is queued.
@@ -963,14 +969,63 @@ SendCloseNotify(TlsChannel *tc)
 	Engine_Shutdown(&tc->engine);
     }
     tc->flags |= TLS_WRITE_CLOSED;
+    if (tc->engine.cipherOut.len == 0) {
+	return;
+    }
+    if (tc->flags & TLS_NONBLOCKING) {
+	DrainWithDeadline(tc, CLOSE_DRAIN_MS);
+	return;
+    }
+    /* A blocking channel blocks until its output is sent, as a blocking
+     * socket's close does. */
     Tcl_DriverBlockModeProc *blockMode =
 	    Tcl_ChannelBlockModeProc(Tcl_GetChannelType(tc->lower));
-    if (tc->engine.cipherOut.len > 0 && blockMode) {
+    if (blockMode) {
 	blockMode(Tcl_GetChannelInstanceData(tc->lower), TCL_MODE_BLOCKING);
     }
     FlushCipher(tc, 1);
-    if (blockMode && (tc->flags & TLS_NONBLOCKING)) {
-	blockMode(Tcl_GetChannelInstanceData(tc->lower), TCL_MODE_NONBLOCKING);
+}
+
+/*
+ * DrainWithDeadline --
+ *	Sends queued ciphertext of a non-blocking channel, waiting for the
+ *	socket to become writable, for at most `ms` in all; what a peer that
+ *	does not read leaves unsent after that is dropped (Tcl may be closing
+ *	the channel from its event loop, which must not stop for good).
+ */
+static void
+DrainWithDeadline(TlsChannel *tc, int ms)
+{
+    ClientData handle = NULL;
+    Tcl_Time now, deadline;
+    Tcl_GetTime(&deadline);
+    deadline.sec += ms / 1000;
+    deadline.usec += (ms % 1000) * 1000;
+
+    if (Tcl_GetChannelHandle(tc->lower, TCL_WRITABLE, &handle) != TCL_OK) {
+	handle = NULL;
+    }
+    while (tc->engine.cipherOut.len > 0) {
+	if (FlushCipher(tc, 0) < 0 || tc->engine.cipherOut.len == 0) {
+	    break;
+	}
+	Tcl_GetTime(&now);
+	long left = (deadline.sec - now.sec) * 1000
+		+ (deadline.usec - now.usec) / 1000;
+	if (left <= 0 || handle == NULL) {
+	    TRACE("%s close: %lu bytes of ciphertext dropped",
+		    Tcl_GetChannelName(tc->self),
+		    (unsigned long) tc->engine.cipherOut.len);
+	    break;
+	}
+	SOCKET sock = (SOCKET) (size_t) handle;
+	fd_set writable;
+	FD_ZERO(&writable);
+	FD_SET(sock, &writable);
+	struct timeval wait = {left / 1000, (left % 1000) * 1000};
+	if (select(0, NULL, &writable, NULL, &wait) < 0) {
+	    break;
+	}
     }
 }
 
