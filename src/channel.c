@@ -37,10 +37,14 @@
 #define TLS_WRITE_CLOSED	(1 << 7)	/* Our close_notify was sent. */
 #define TLS_CLOSING		(1 << 8)	/* Close procedure has run. */
 #define TLS_STARTED		(1 << 9)	/* Handshake has begun. */
+#define TLS_VERIFYING		(1 << 10)	/* The verifier script runs. */
 
 /* A non-blocking write is refused (EAGAIN) while this much ciphertext is
  * still queued, so a fast writer cannot grow the queue without bound. */
 #define CIPHER_HIGH_WATER	(256 * 1024)
+/* The error of I/O that a verifier attempts on its own channel. */
+#define VERIFYING_MESSAGE \
+    "the channel is not open until its verifier returns"
 /* How long closing a non-blocking channel may wait for a peer that does not
  * read, to send the last queued ciphertext and our close_notify. */
 #define CLOSE_DRAIN_MS		5000
@@ -448,7 +452,10 @@ VerifyPeer(TlsChannel *tc)
 	return 0;
     }
     if (tc->verifier != NULL) {
-	if (!RunVerifier(tc)) {
+	tc->flags |= TLS_VERIFYING;
+	int accepted = RunVerifier(tc);
+	tc->flags &= ~TLS_VERIFYING;
+	if (!accepted) {
 	    return 0;
 	}
     } else if (!(tc->flags & TLS_SERVER)) {
@@ -596,6 +603,15 @@ RunDone(TlsChannel *tc, int ok)
 int
 TlsChannel_Handshake(Tcl_Interp *interp, TlsChannel *tc)
 {
+    if (tc->flags & TLS_VERIFYING) {
+	/* Called from the verifier itself (its own I/O or tls_handshake):
+	 * the channel opens only when the verifier returns. */
+	if (interp != NULL) {
+	    Tcl_SetObjResult(interp, Tcl_NewStringObj(VERIFYING_MESSAGE, -1));
+	    Tcl_SetErrorCode(interp, "SCHANNEL", "VERIFY", "INPROGRESS", NULL);
+	}
+	return -1;
+    }
     /* The verifier may close the channel: keep tc until we are done. */
     Tcl_Preserve(tc);
     if (!(tc->flags & (TLS_OPEN | TLS_FAILED)) && !(tc->flags & TLS_NONBLOCKING)) {
@@ -708,6 +724,18 @@ ReportFailure(TlsChannel *tc, int *errorCodePtr)
 static int
 EnsureOpen(TlsChannel *tc, int *errorCodePtr)
 {
+    if (tc->flags & TLS_VERIFYING) {
+	Tcl_Obj *report[7] = {
+	    Tcl_NewStringObj("-code", -1), Tcl_NewIntObj(TCL_ERROR),
+	    Tcl_NewStringObj("-level", -1), Tcl_NewIntObj(0),
+	    Tcl_NewStringObj("-errorcode", -1),
+	    Tcl_NewStringObj("SCHANNEL VERIFY INPROGRESS", -1),
+	    Tcl_NewStringObj(VERIFYING_MESSAGE, -1)
+	};
+	Tcl_SetChannelError(tc->self, Tcl_NewListObj(7, report));
+	*errorCodePtr = ENOTCONN;
+	return -1;
+    }
     Tcl_Preserve(tc);
     int state = TlsChannel_Handshake(NULL, tc);
     if (state < 0) {
