@@ -830,12 +830,14 @@ TlsOutputProc(void *instanceData, const char *buf, int toWrite,
 	}
     }
     int nonblocking = (tc->flags & TLS_NONBLOCKING) != 0;
-    if (nonblocking && e->cipherOut.len >= CIPHER_HIGH_WATER) {
+    /* Plaintext written before the channel is open waits in plainOut: it
+     * counts against the same bound. */
+    if (nonblocking && e->cipherOut.len + e->plainOut.len >= CIPHER_HIGH_WATER) {
 	if (FlushCipher(tc, 0) < 0) {
 	    *errorCodePtr = Tcl_GetErrno();
 	    return -1;
 	}
-	if (e->cipherOut.len >= CIPHER_HIGH_WATER) {
+	if (e->cipherOut.len + e->plainOut.len >= CIPHER_HIGH_WATER) {
 	    UpdateSocketInterest(tc);
 	    *errorCodePtr = EAGAIN;
 	    return -1;
