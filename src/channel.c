@@ -716,6 +716,24 @@ ReportFailure(TlsChannel *tc, int *errorCodePtr)
 }
 
 /*
+ * NoteSocketEnd --
+ *	The socket below reached its end (or was reset) while open. Between
+ *	records that is end-of-file, as for servers that never send
+ *	close_notify; inside a record it is truncated data, and an error.
+ */
+static void
+NoteSocketEnd(TlsChannel *tc)
+{
+    if (tc->engine.cipherIn.len > 0 && tc->engine.state == ENGINE_OPEN
+	    && !(tc->flags & TLS_FAILED)) {
+	FailSimple(tc, "READ", "TRUNCATED", "TLS read failed: the connection"
+		" closed in the middle of a TLS record (data was cut off)");
+	return;
+    }
+    tc->flags |= TLS_EOF;
+}
+
+/*
  * EnsureOpen --
  *	Before I/O: in blocking mode finishes a pending handshake; in
  *	non-blocking mode reports EAGAIN while negotiating. Returns 1 when the
@@ -793,7 +811,7 @@ TlsInputProc(void *instanceData, char *buf, int toRead, int *errorCodePtr)
 	    continue;
 	}
 	if (n == 0) {
-	    tc->flags |= TLS_EOF;
+	    NoteSocketEnd(tc);
 	    continue;
 	}
 	*errorCodePtr = Tcl_GetErrno();
@@ -944,9 +962,9 @@ TlsHandlerProc(void *instanceData, int mask)
 	    }
 	    FlushCipher(tc, 0);
 	} else if (n == 0) {
-	    tc->flags |= TLS_EOF;
+	    NoteSocketEnd(tc);
 	} else if (Tcl_GetErrno() != EAGAIN && Tcl_GetErrno() != EWOULDBLOCK) {
-	    tc->flags |= TLS_EOF;	/* Reset or error: reads end. */
+	    NoteSocketEnd(tc);		/* Reset or error: reads end. */
 	}
     }
     if ((mask & TCL_READABLE) && DataReady(tc)) {
