@@ -139,6 +139,10 @@ SetFailure(TlsChannel *tc, Tcl_Obj *message, Tcl_Obj *code)
     tc->flags |= TLS_FAILED;
     tc->error = message;
     tc->errorCode = code;
+    /* Input not yet decrypted and output not yet encrypted are of no use
+     * now (decrypted data stays readable; an alert may still be sent). */
+    ByteBuf_Free(&tc->engine.cipherIn);
+    ByteBuf_Free(&tc->engine.plainOut);
 }
 
 /*
@@ -572,6 +576,9 @@ StepHandshake(TlsChannel *tc, int readFirst, int block)
 	    return -1;
 	}
 	if (!block) {
+	    if (tc->engine.cipherIn.len == 0) {
+		TrimIdleBuffers(tc);	/* The peer may be slow, or silent. */
+	    }
 	    UpdateSocketInterest(tc);
 	    return 0;
 	}

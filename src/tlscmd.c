@@ -35,14 +35,18 @@ typedef struct Listener {
     Tcl_Obj *callback;		/* Script's accept command prefix. */
     Tcl_Obj *verifier;		/* Or NULL. */
     int requestClientCert;
+    struct PendingAccept *pending;	/* Connections still negotiating. */
 } Listener;
 
-/* One accepted connection waiting for its handshake. */
+/* One accepted connection waiting for its handshake; in the list of its
+ * listener, which closes it if the listener closes first. */
 typedef struct PendingAccept {
     Tcl_Interp *interp;
     Tcl_Obj *callback;
     Tcl_Obj *chanName;
     Tcl_Obj *addr, *port;
+    Listener *listener;		/* NULL once detached. */
+    struct PendingAccept *prev, *next;
 } PendingAccept;
 
 /*
@@ -113,9 +117,33 @@ CallBackgroundError(Tcl_Interp *interp, Tcl_Obj *message, Tcl_Obj *errorCode)
  *----------------------------------------------------------------------
  */
 
+/*
+ * DetachPendingAccept --
+ *	Takes a pending connection out of its listener's list.
+ */
+static void
+DetachPendingAccept(PendingAccept *pa)
+{
+    Listener *l = pa->listener;
+    if (l == NULL) {
+	return;
+    }
+    if (pa->prev) {
+	pa->prev->next = pa->next;
+    } else {
+	l->pending = pa->next;
+    }
+    if (pa->next) {
+	pa->next->prev = pa->prev;
+    }
+    pa->listener = NULL;
+    pa->prev = pa->next = NULL;
+}
+
 static void
 FreePendingAccept(PendingAccept *pa)
 {
+    DetachPendingAccept(pa);
     Tcl_DecrRefCount(pa->callback);
     Tcl_DecrRefCount(pa->chanName);
     Tcl_DecrRefCount(pa->addr);
@@ -204,6 +232,13 @@ AcceptCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
     Tcl_IncrRefCount(pa->chanName);
     Tcl_IncrRefCount(pa->addr);
     Tcl_IncrRefCount(pa->port);
+    pa->listener = l;
+    pa->prev = NULL;
+    pa->next = l->pending;
+    if (l->pending) {
+	l->pending->prev = pa;
+    }
+    l->pending = pa;
     TlsChannel_StartBackground(tc, AcceptDone, pa);
     return TCL_OK;
 }
@@ -231,6 +266,17 @@ static void
 ListenerClosed(void *clientData)
 {
     Listener *l = clientData;
+    /* Connections still negotiating end with their listener: nobody would
+     * take them, and a silent client would hold one forever. */
+    while (l->pending != NULL) {
+	PendingAccept *pa = l->pending;
+	Tcl_Channel chan = Tcl_GetChannel(pa->interp,
+		Tcl_GetString(pa->chanName), NULL);
+	DetachPendingAccept(pa);
+	if (chan != NULL) {
+	    Tcl_UnregisterChannel(pa->interp, chan);	/* Frees pa. */
+	}
+    }
     Tcl_DeleteHashEntry(l->entry);
     Tcl_DeleteHashEntry(l->idEntry);
     FreeListener(l);
