@@ -156,6 +156,9 @@ SystemStoreOpenCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]
      * standard stores exist by definition, even where nothing has been
      * written to them yet (a new user profile), so they may be created.
      */
+    if (Tcl_GetCharLength(objv[1]) == 0) {
+	return Error_Simple(interp, "CERT", "STORE", "a system store needs a name");
+    }
     WCHAR *name = ToWide(objv[1]);
     DWORD openFlags = flags[location];
     if (!IsStandardStoreName(Tcl_GetString(objv[1]))) {

@@ -117,7 +117,6 @@ Creds_SchannelCredentialsCmd(void *clientData, Tcl_Interp *interp, int objc,
 	Tcl_Size n;
 	Tcl_Obj **elems;
 	DWORD bits;
-	long number;
 	switch (index) {
 	case 0:
 	    if (Tcl_ListObjGetElements(interp, value, &n, &elems) != TCL_OK) {
@@ -143,10 +142,16 @@ Creds_SchannelCredentialsCmd(void *clientData, Tcl_Interp *interp, int objc,
 			"-cipherstrength needs {MIN ?MAX?}");
 		goto error;
 	    }
+	    long bound[2] = {0, 0};
 	    for (Tcl_Size k = 0; k < n; k++) {
-		if (Tcl_GetLongFromObj(interp, elems[k], &number) != TCL_OK) {
+		if (Tcl_GetLongFromObj(interp, elems[k], &bound[k]) != TCL_OK) {
 		    goto error;
 		}
+	    }
+	    if (bound[0] < 0 || bound[1] < 0 || (n == 2 && bound[0] > bound[1])) {
+		Error_Simple(interp, "CREDENTIALS", "CIPHERSTRENGTH",
+			"-cipherstrength needs {MIN ?MAX?} in bits, 0 <= MIN <= MAX");
+		goto error;
 	    }
 	    break;
 	case 3:
@@ -154,11 +159,18 @@ Creds_SchannelCredentialsCmd(void *clientData, Tcl_Interp *interp, int objc,
 		goto error;
 	    }
 	    break;
-	case 4:
-	    if (Tcl_GetLongFromObj(interp, value, &number) != TCL_OK) {
+	case 4: {
+	    Tcl_WideInt ms;
+	    if (Tcl_GetWideIntFromObj(interp, value, &ms) != TCL_OK) {
+		goto error;
+	    }
+	    if (ms < 0 || ms > 0x7fffffff) {
+		Error_Simple(interp, "CREDENTIALS", "SESSIONLIFESPAN",
+			"-sessionlifespan needs milliseconds, 0 to 2147483647");
 		goto error;
 	    }
 	    break;
+	}
 	}
 	Tcl_DictObjPut(NULL, desc, Tcl_NewStringObj(options[index] + 1, -1),
 		value);

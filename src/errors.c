@@ -150,7 +150,8 @@ Error_Build(const char *category, long status, const char *context,
 
 /*
  * Error_Set --
- *	Leaves the error of Error_Build in interp. Returns TCL_ERROR.
+ *	Leaves the error of Error_Build in interp (status 0: errorCode
+ *	SCHANNEL CATEGORY FAILED MESSAGE). Returns TCL_ERROR.
  */
 int
 Error_Set(Tcl_Interp *interp, const char *category, long status,
@@ -159,6 +160,11 @@ Error_Set(Tcl_Interp *interp, const char *category, long status,
     Tcl_Obj *message, *code;
     if (interp == NULL) {
 	return TCL_ERROR;
+    }
+    if (status == 0) {
+	/* The call failed without saying why (some platforms leave the
+	 * last error at 0): the context alone is the message. */
+	return Error_Simple(interp, category, "FAILED", context);
     }
     Error_Build(category, status, context, &message, &code);
     Tcl_SetObjResult(interp, message);
