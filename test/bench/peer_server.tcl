@@ -1,10 +1,15 @@
-# test/bench/peer_server.tcl MODE --
+# test/bench/peer_server.tcl MODE ?MARKER? --
 #
 #	A benchmark server in its own Wine process. MODE: plain or tls.
-#	Prints its port on stdout, then serves connections forever:
-#	  "SINK N\n"  read N bytes, answer "done\n"
-#	  "PING\n"    answer "pong\n" (handshake benchmarks)
-#	Exits when its stdin closes.
+#	MARKER is not used here: it is a unique word on the command line by
+#	which the peer helper finds this process in /proc (memory, CPU time).
+#	Prints its port on stdout, then serves connections, event-driven:
+#	  "SINK N\n"    read N bytes, answer "done\n"
+#	  "ECHO N\n"    read N bytes, send them back (concurrency benchmark)
+#	  "SOURCE N\n"  send N bytes, then close (for openssl s_client)
+#	  "PING\n"      answer "pong\n" (handshake benchmarks)
+#	On stdin: "STATS" answers with schannel::stats (one line; {} for
+#	plain). Exits when its stdin closes.
 
 set mode [lindex $argv 0]
 set topDir [file dirname [file dirname [file dirname [file normalize [info script]]]]]
@@ -20,22 +25,46 @@ proc onCommand {chan} {
         return
     }
     lassign $line cmd n
-    if {$cmd eq "PING"} {
-        puts -nonewline $chan "pong\n"
-        flush $chan
-    } elseif {$cmd eq "SINK"} {
-        set ::left($chan) $n
-        fileevent $chan readable [list onSink $chan]
+    switch -- $cmd {
+        PING {
+            puts -nonewline $chan "pong\n"
+            flush $chan
+        }
+        SINK - ECHO {
+            set ::left($chan) $n
+            set ::got($chan) ""
+            fileevent $chan readable [list onData $chan $cmd]
+        }
+        SOURCE {
+            # One transfer at a time: blocking writes measure the channel,
+            # not the event loop.
+            fileevent $chan readable {}
+            fconfigure $chan -blocking 1
+            set block [string repeat x 65536]
+            for {set sent 0} {$sent + 65536 <= $n} {incr sent 65536} {
+                puts -nonewline $chan $block
+            }
+            puts -nonewline $chan [string range $block 0 [expr {$n - $sent - 1}]]
+            close $chan
+        }
     }
 }
-proc onSink {chan} {
+# onData CHAN CMD: reads the body of SINK or ECHO.
+proc onData {chan cmd} {
     set data [read $chan $::left($chan)]
     incr ::left($chan) [expr {-[string length $data]}]
+    if {$cmd eq "ECHO"} { append ::got($chan) $data }
     if {$::left($chan) <= 0} {
-        puts -nonewline $chan "done\n"
+        if {$cmd eq "ECHO"} {
+            puts -nonewline $chan $::got($chan)
+        } else {
+            puts -nonewline $chan "done\n"
+        }
         flush $chan
+        unset ::got($chan) ::left($chan)
         fileevent $chan readable [list onCommand $chan]
     } elseif {[eof $chan]} {
+        unset ::got($chan) ::left($chan)
         close $chan
     }
 }
@@ -57,5 +86,9 @@ puts [lindex [fconfigure $listener -sockname] 2]
 flush stdout
 fileevent stdin readable {
     if {[gets stdin line] < 0} { exit 0 }
+    if {$line eq "STATS"} {
+        puts [expr {$mode eq "tls" ? [schannel::stats] : {}}]
+        flush stdout
+    }
 }
 vwait forever
