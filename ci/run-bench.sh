@@ -5,7 +5,8 @@
 # BENCH_MARKER is a unique word on the command line by which the peer
 # helper finds the benchmark's Wine process in /proc.
 # BENCH_REPS, BENCH_HANDSHAKES, BENCH_CLIENTS, BENCH_ONLY (a list of bulk
-# native handshake concurrency) shorten a run while working on one part.
+# native handshake concurrency) shorten a run while working on one part;
+# BENCH_LIB=DIR (a Windows or relative path) benchmarks another build.
 set -u
 . "$(dirname "$0")/test-env.sh"
 
@@ -22,7 +23,7 @@ BENCH_MARKER=bench-main-$$-$(date +%s)
 
 step "running the benchmarks under Wine (about 5 minutes)"
 start=$(date +%s)
-timeout 900 wine "$TCLSH_WIN" test/bench/bench.tcl "$BENCH_MARKER" 2>&1 | tr -d '\r'
+timeout 900 wine "$TCLSH_WIN" test/bench/bench.tcl "$BENCH_MARKER" 2>&1 | stdbuf -oL tr -d '\r'
 rc=${PIPESTATUS[0]}
 echo "make bench: $(( $(date +%s) - start )) s under Wine"
 exit "$rc"

@@ -13,7 +13,9 @@
 #	and BENCH_MARKER, a unique word on this process's command line.
 
 set topDir [file dirname [file dirname [file dirname [file normalize [info script]]]]]
-set auto_path [linsert $auto_path 0 [file join $topDir build lib]]
+# BENCH_LIB: another build's lib directory, to compare two builds.
+set auto_path [linsert $auto_path 0 [expr {[info exists env(BENCH_LIB)]
+    ? $env(BENCH_LIB) : [file join $topDir build lib]}]]
 package require schannel
 namespace import schannel::*
 proc certfile {name} { return build/test-certs/$name }
@@ -43,13 +45,24 @@ puts "machine: [dict get $machine cpu], [dict get $machine cores] cores,\
       [dict get $machine wine], [dict get $machine os]"
 puts "$reps repetitions: median (min-max) vs baseline median (min-max), ratio of medians\n"
 
+# timed PART SCRIPT: runs SCRIPT if PART is wanted; notes how long it
+# took, so that the 5-minute budget can be checked part by part.
+proc timed {part script} {
+    if {$part ni $::only} return
+    set t0 [clock seconds]
+    uplevel 1 $script
+    lappend ::partTimes "$part [expr {[clock seconds] - $t0}] s"
+}
+set partTimes {}
+
 # One TLS benchmark server for the bulk, native and handshake parts.
 lassign [start-server tls] tlsCh tlsPort tlsMarker
-if {"bulk" in $only} { bulk-figures $tlsPort $tlsMarker }
-if {"native" in $only} { native-figures $tlsPort }
-if {"handshake" in $only} { handshake-figures $tlsPort }
+timed bulk { bulk-figures $tlsPort $tlsMarker }
+timed native { native-figures $tlsPort }
+timed handshake { handshake-figures $tlsPort }
 stop-server $tlsCh
-if {"concurrency" in $only} { conc-figures $clients }
+timed concurrency { conc-figures $clients }
+note "time per part: [join $partTimes {, }]"
 
 write-results build/bench/results.json
 puts "\nwrote build/bench/results.json"

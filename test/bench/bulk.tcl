@@ -6,8 +6,9 @@
 #	     CPU seconds per GiB of both Wine processes and the wineserver
 #	     (figure 6) from the same transfers
 #	  2. against native OpenSSL: product client reading 64 MiB from
-#	     openssl s_server -WWW against native openssl s_client (and curl)
-#	     reading the same; product server sending 64 MiB to openssl
+#	     openssl s_server -WWW against native openssl s_client reading the
+#	     same (with curl, and a plain Tcl socket reading from a native
+#	     sender, as references); product server sending 64 MiB to openssl
 #	     s_client against openssl s_server sending it to s_client
 
 proc connect {mode port} {
@@ -89,6 +90,20 @@ proc s_client-read {port request} {
     return [expr {$n / 1048576.0 / ($ns / 1e9)}]
 }
 
+# plain-download PORT: MiB/s of a plain Tcl socket in this process reading
+# the data file from native_source.tcl (same -buffersize as the product).
+proc plain-download {port} {
+    set t0 [clock microseconds]
+    set s [socket 127.0.0.1 $port]
+    fconfigure $s -translation binary -buffersize 65536
+    set n 0
+    while {![eof $s]} { incr n [string length [read $s 65536]] }
+    close $s
+    set t [expr {([clock microseconds] - $t0) / 1e6}]
+    if {$n < $::bulkSize} { error "short plain download: $n bytes" }
+    return [expr {$n / 1048576.0 / $t}]
+}
+
 # curl-download PORT: MiB/s of native curl reading the data file.
 proc curl-download {port} {
     set id [peer::spawn curl -sS --cacert [certfile ca.pem] -o /dev/null \
@@ -107,8 +122,15 @@ proc native-figures {tlsPort} {
     set native [repeat $reps {s_client-read $wwwPort $get}]
     report "download 64 MiB from openssl s_server" MiB/s \
         [repeat $reps {product-download $wwwPort}] "native openssl s_client" $native
-    report "  the same, native curl as baseline" MiB/s \
+    report "  native curl, same file (reference)" MiB/s \
         [repeat $reps {curl-download $wwwPort}] "native openssl s_client" $native
+    # The ceiling under Wine: a plain Tcl socket reading from a native
+    # sender, no TLS at all.
+    set src [peer::spawn tclsh test/bench/native_source.tcl build/bench/data.bin]
+    set srcPort [string trim [peer::waitfor $src {^\d+\s}]]
+    report "  plain Tcl socket from a native sender" MiB/s \
+        [repeat $reps {plain-download $srcPort}] "native openssl s_client" $native
+    peer::kill $src
     report "product server -> openssl s_client" MiB/s \
         [repeat $reps {s_client-read $tlsPort "SOURCE $::bulkSize\\n"}] \
         "s_server -> s_client" $native

@@ -13,7 +13,9 @@
 
 set mode [lindex $argv 0]
 set topDir [file dirname [file dirname [file dirname [file normalize [info script]]]]]
-set auto_path [linsert $auto_path 0 [file join $topDir build lib]]
+# BENCH_LIB: another build's lib directory, to compare two builds.
+set auto_path [linsert $auto_path 0 [expr {[info exists env(BENCH_LIB)]
+    ? $env(BENCH_LIB) : [file join $topDir build lib]}]]
 
 proc onAccept {chan addr port} {
     fconfigure $chan -blocking 0 -translation binary -buffersize 65536
