@@ -8,8 +8,12 @@
 #	  5. the server's resident memory per open idle connection with the N
 #	     connections open (RSS with N - RSS with 0, over N), and the
 #	     product's own buffer bytes per idle channel (schannel::stats)
-#	Every repetition uses a fresh server process, so that memory freed by
-#	an earlier repetition does not hide the cost of the next one.
+#	The memory baseline (RSS with 0 connections) is taken once, from the
+#	fresh server after a warm-up, before the first repetition: memory
+#	freed by a repetition stays in the heap and would hide the cost of
+#	the next one in a per-repetition baseline. Between repetitions the
+#	server must have closed every connection before new ones come (Wine's
+#	spurious EOF when a close overlaps an accept).
 
 set echoSize 65536
 
@@ -56,23 +60,44 @@ proc conc-done {} {
     if {[incr ::conc(left) -1] == 0} { set ::conc(finished) 1 }
 }
 
-# conc-run MODE N: one repetition; returns a dict of seconds, mibps,
-# ok, errors, rss_per_conn (KiB), and for TLS server_buf and client_buf
-# (buffer_bytes per channel, from schannel::stats).
-proc conc-run {mode n} {
+# server-open-wait CH: waits (up to 10 s) until the server has no
+# connection open; returns its stats.
+proc server-open-wait {ch} {
+    for {set i 0} {$i < 100} {incr i} {
+        set st [server-stats $ch]
+        if {[dict get $st open] == 0} break
+        after 100
+    }
+    return $st
+}
+
+# conc-series MODE N: REPS repetitions against one fresh server; returns
+# a list of dicts (one a repetition) of seconds, mibps, ok, errors,
+# rss_per_conn (KiB), and for TLS server_buf, client_buf and
+# client_buf_polled (buffer_bytes per channel, from schannel::stats).
+proc conc-series {mode n} {
     lassign [start-server $mode] ch port marker
-    # Warm-up: one exchange, so code and credentials are loaded before
-    # the baseline memory figure; then a pause so that its close cannot
-    # overlap the accepts of the run (Wine's spurious-EOF issue).
+    # Warm-up: one exchange, so that code and credentials are loaded
+    # before the baseline memory figure.
     set s [connect $mode $port]
     fconfigure $s -translation binary
     puts -nonewline $s "ECHO 1\nx"
     flush $s
     read $s 1
     close $s
-    after 300
+    server-open-wait $ch
     set rss0 [lindex [proc-info $marker] 0]
+    set out {}
+    for {set rep 0} {$rep < $::reps} {incr rep} {
+        lappend out [conc-rep $mode $n $ch $port $marker $rss0]
+        server-open-wait $ch
+    }
+    stop-server $ch
+    return $out
+}
 
+# conc-rep MODE N CH PORT MARKER RSS0: one repetition (see conc-series).
+proc conc-rep {mode n ch port marker rss0} {
     array unset ::conc
     array set ::conc [list ok 0 errors {} left $n finished 0]
     set watchdog [after 120000 {set ::conc(finished) timeout}]
@@ -101,15 +126,17 @@ proc conc-run {mode n} {
     }
 
     # All connections are open and idle now (handshake and one exchange
-    # done, the server's echo fully received).
-    after 300
+    # done, the server's echo fully received); let the server settle.
+    after 200
     set r [dict create seconds $t ok $::conc(ok) errors $::conc(errors) \
         mibps [expr {2.0 * $n * $::echoSize / 1048576 / $t}] \
         rss_per_conn [expr {double([lindex [proc-info $marker] 0] - $rss0) / $n}]]
+    set st [server-stats $ch]
+    if {[dict get $st open] != $n} {
+        lappend ::conc(errors) "server has [dict get $st open] connections open, not $n"
+    }
     if {$mode eq "tls"} {
-        set st [server-stats $ch]
         dict set r server_buf [expr {double([dict get $st buffer_bytes]) / max(1, [dict get $st channels])}]
-        dict set r server_channels [dict get $st channels]
         set st [schannel::stats]
         dict set r client_buf [expr {double([dict get $st buffer_bytes]) / max(1, [dict get $st channels])}]
         # The channel gives its storage back only when a read finds the
@@ -118,8 +145,8 @@ proc conc-run {mode n} {
         set st [schannel::stats]
         dict set r client_buf_polled [expr {double([dict get $st buffer_bytes]) / max(1, [dict get $st channels])}]
     }
+    dict set r errors $::conc(errors)
     foreach s $socks { catch {close $s} }
-    stop-server $ch
     return $r
 }
 
@@ -130,10 +157,9 @@ proc conc-figures {n} {
         foreach key {seconds mibps rss_per_conn server_buf client_buf client_buf_polled} {
             set v($mode,$key) {}
         }
-        for {set i 0} {$i < $reps} {incr i} {
-            set r [conc-run $mode $n]
+        foreach r [conc-series $mode $n] {
             dict for {key val} $r { lappend v($mode,$key) $val }
-            if {[dict get $r ok] != $n} {
+            if {[llength [dict get $r errors]]} {
                 note "concurrency $mode: [dict get $r ok] of $n checksums right;\
                       [lrange [dict get $r errors] 0 4]"
             }

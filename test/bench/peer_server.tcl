@@ -8,8 +8,9 @@
 #	  "ECHO N\n"    read N bytes, send them back (concurrency benchmark)
 #	  "SOURCE N\n"  send N bytes, then close (for openssl s_client)
 #	  "PING\n"      answer "pong\n" (handshake benchmarks)
-#	On stdin: "STATS" answers with schannel::stats (one line; {} for
-#	plain). Exits when its stdin closes.
+#	On stdin: "STATS" answers with one line, a dict: "open" (connections
+#	open now), and for tls the keys of schannel::stats. Exits when its
+#	stdin closes.
 
 set mode [lindex $argv 0]
 set topDir [file dirname [file dirname [file dirname [file normalize [info script]]]]]
@@ -17,13 +18,21 @@ set topDir [file dirname [file dirname [file dirname [file normalize [info scrip
 set auto_path [linsert $auto_path 0 [expr {[info exists env(BENCH_LIB)]
     ? $env(BENCH_LIB) : [file join $topDir build lib]}]]
 
+set open 0
+
 proc onAccept {chan addr port} {
+    incr ::open
     fconfigure $chan -blocking 0 -translation binary -buffersize 65536
     fileevent $chan readable [list onCommand $chan]
 }
+# done CHAN: closes a connection (counted for STATS).
+proc done {chan} {
+    incr ::open -1
+    close $chan
+}
 proc onCommand {chan} {
     if {[gets $chan line] < 0} {
-        if {[eof $chan]} { close $chan }
+        if {[eof $chan]} { done $chan }
         return
     }
     lassign $line cmd n
@@ -47,7 +56,7 @@ proc onCommand {chan} {
                 puts -nonewline $chan $block
             }
             puts -nonewline $chan [string range $block 0 [expr {$n - $sent - 1}]]
-            close $chan
+            done $chan
         }
     }
 }
@@ -67,7 +76,7 @@ proc onData {chan cmd} {
         fileevent $chan readable [list onCommand $chan]
     } elseif {[eof $chan]} {
         unset ::got($chan) ::left($chan)
-        close $chan
+        done $chan
     }
 }
 
@@ -89,7 +98,9 @@ flush stdout
 fileevent stdin readable {
     if {[gets stdin line] < 0} { exit 0 }
     if {$line eq "STATS"} {
-        puts [expr {$mode eq "tls" ? [schannel::stats] : {}}]
+        set stats [dict create open $open]
+        if {$mode eq "tls"} { set stats [dict merge $stats [schannel::stats]] }
+        puts $stats
         flush stdout
     }
 }
