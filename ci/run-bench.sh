@@ -23,7 +23,7 @@ BENCH_MARKER=bench-main-$$-$(date +%s)
 
 step "running the benchmarks under Wine (about 5 minutes)"
 start=$(date +%s)
-timeout 900 wine "$TCLSH_WIN" test/bench/bench.tcl "$BENCH_MARKER" 2>&1 | stdbuf -oL tr -d '\r'
+timeout 600 wine "$TCLSH_WIN" test/bench/bench.tcl "$BENCH_MARKER" 2>&1 | stdbuf -oL tr -d '\r'
 rc=${PIPESTATUS[0]}
 echo "make bench: $(( $(date +%s) - start )) s under Wine"
 exit "$rc"

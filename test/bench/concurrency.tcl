@@ -89,6 +89,7 @@ proc conc-series {mode n} {
     set rss0 [lindex [proc-info $marker] 0]
     set out {}
     for {set rep 0} {$rep < $::reps} {incr rep} {
+        progress "concurrency $mode #$rep"
         lappend out [conc-rep $mode $n $ch $port $marker $rss0]
         server-open-wait $ch
     }

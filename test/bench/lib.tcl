@@ -15,8 +15,23 @@ proc stats-of {values} {
 # repeat N SCRIPT: {median min max} of N runs of SCRIPT (in the caller).
 proc repeat {n script} {
     set out {}
-    for {set i 0} {$i < $n} {incr i} { lappend out [uplevel 1 $script] }
+    for {set i 0} {$i < $n} {incr i} {
+        progress "start [string trim $script] #$i"
+        lappend out [uplevel 1 $script]
+        progress "  -> [lindex $out end]"
+    }
     return [stats-of $out]
+}
+
+# progress TEXT: a time-stamped line in build/bench/progress.log, to see
+# where a run is (or where it hung) without cluttering the table.
+proc progress {text} {
+    if {![info exists ::progressLog]} {
+        file mkdir build/bench
+        set ::progressLog [open build/bench/progress.log w]
+        fconfigure $::progressLog -buffering line
+    }
+    puts $::progressLog "[clock format [clock seconds] -format %T] $text"
 }
 
 # report NAME UNIT FIGURE BASENAME BASELINE: one table line and one
@@ -89,6 +104,7 @@ proc machine-info {} {
 # process; returns {pipe port marker}. The marker is a unique argument
 # that finds the process in /proc (procinfo).
 proc start-server {mode} {
+    progress "starting a $mode server"
     set marker bench-[pid]-[incr ::serverCount]-$mode
     set ch [open |[list [info nameofexecutable] test/bench/peer_server.tcl $mode $marker] r+]
     fconfigure $ch -buffering line
@@ -98,6 +114,7 @@ proc start-server {mode} {
 
 # stop-server PIPE: closes its stdin (it exits) and waits for it.
 proc stop-server {ch} {
+    progress "stopping a server"
     catch {close $ch}
 }
 
