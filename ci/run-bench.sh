@@ -14,11 +14,13 @@ step "making the 64 MiB benchmark file"
 mkdir -p build/bench
 [ -f build/bench/data.bin ] || head -c $((64 * 1024 * 1024)) /dev/urandom > build/bench/data.bin
 
-export BENCH_CPU BENCH_CORES BENCH_WINE BENCH_OS BENCH_MARKER
+export BENCH_CPU BENCH_CORES BENCH_WINE BENCH_OS BENCH_MARKER BENCH_LOAD
 BENCH_CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 BENCH_CORES=$(nproc)
 BENCH_WINE=$(wine --version)
 BENCH_OS="$(. /etc/os-release && echo "$PRETTY_NAME"), Linux $(uname -r)"
+# Other work on the machine skews every figure: the load when we start.
+BENCH_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 BENCH_MARKER=bench-main-$$-$(date +%s)
 
 step "running the benchmarks under Wine (about 5 minutes)"

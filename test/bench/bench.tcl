@@ -42,7 +42,8 @@ close $f
 
 puts "schannel benchmarks, [dict get $machine date] UTC"
 puts "machine: [dict get $machine cpu], [dict get $machine cores] cores,\
-      [dict get $machine wine], [dict get $machine os]"
+      [dict get $machine wine], [dict get $machine os],\
+      load average [dict get $machine load]"
 puts "$reps repetitions: median (min-max) vs baseline median (min-max), ratio of medians\n"
 
 # timed PART SCRIPT: runs SCRIPT if PART is wanted; notes how long it

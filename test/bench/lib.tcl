@@ -90,11 +90,12 @@ proc write-results {file} {
     close $f
 }
 
-# machine-info: cores, CPU model, Wine version, date; run-bench.sh passes
-# what only the Linux side knows in BENCH_* variables.
+# machine-info: cores, CPU model, Wine version, date, load average;
+# run-bench.sh passes what only the Linux side knows in BENCH_* variables.
 proc machine-info {} {
     set d [dict create date [clock format [clock seconds] -format "%Y-%m-%d %H:%M" -gmt 1]]
-    foreach {key var} {cpu BENCH_CPU cores BENCH_CORES wine BENCH_WINE os BENCH_OS} {
+    foreach {key var} {cpu BENCH_CPU cores BENCH_CORES wine BENCH_WINE os BENCH_OS
+            load BENCH_LOAD} {
         dict set d $key [expr {[info exists ::env($var)] ? $::env($var) : "unknown"}]
     }
     return $d
