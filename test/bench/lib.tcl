@@ -13,12 +13,21 @@ proc stats-of {values} {
 }
 
 # repeat N SCRIPT: {median min max} of N runs of SCRIPT (in the caller).
+# A run that fails (e.g. a transfer cut short by a spurious EOF under
+# Wine) is noted in the results and run again, up to 3 times a series.
 proc repeat {n script} {
     set out {}
+    set failures 0
     for {set i 0} {$i < $n} {incr i} {
         progress "start [string trim $script] #$i"
-        lappend out [uplevel 1 $script]
-        progress "  -> [lindex $out end]"
+        if {[catch {uplevel 1 $script} value]} {
+            note "failed, run again: [string trim $script]: $value"
+            if {[incr failures] > 3} { error "too many failures: $value" }
+            incr i -1
+            continue
+        }
+        lappend out $value
+        progress "  -> $value"
     }
     return [stats-of $out]
 }
