@@ -27,6 +27,16 @@
 #	                              of those bytes (fewer on eof/timeout)
 #	  kill ID                     kill the process and forget it
 #	  killall                     kill every process started
+#	  procinfo MARKER ?ENVENTRY?  processes of this machine whose command
+#	                              line contains MARKER (and, if given,
+#	                              whose environment holds ENVENTRY, e.g.
+#	                              WINEPREFIX=/path): a list of
+#	                              {pid rss_kib cpu_ticks name}, cpu =
+#	                              utime + stime, name from /proc/PID/comm
+#	                              (tclsh86.exe for Wine's tclsh, not the
+#	                              wrappers such as timeout); for
+#	                              benchmarks of Wine processes
+#	  clktck                      clock ticks per second (for cpu_ticks)
 #
 #	Usage: tclsh peerd.tcl PORTFILE
 
@@ -153,6 +163,38 @@ proc killProc {id} {
     unset procs($id)
 }
 
+# procInfo: {pid rss_kib cpu_ticks name} of the processes whose command line
+# contains marker (Wine processes show their Windows command line there)
+# and whose environment has envEntry when it is not empty.
+proc procInfo {marker envEntry} {
+    set found {}
+    foreach dir [glob -nocomplain -directory /proc {[0-9]*}] {
+        set pid [file tail $dir]
+        if {$pid == [pid]} continue
+        # Processes may end while we look: skip what cannot be read.
+        if {[catch {
+            set cmd [string map {\0 " "} [readFile $dir/cmdline]]
+            if {[string first $marker $cmd] < 0} continue
+            if {$envEntry ne "" &&
+                $envEntry ni [split [readFile $dir/environ] \0]} continue
+            regexp -line {^VmRSS:\s+(\d+)} [readFile $dir/status] -> rss
+            # Fields after the ")" of the command name: utime, stime are
+            # fields 14 and 15 of stat, 12 and 13 after the name.
+            set stat [readFile $dir/stat]
+            set rest [string range $stat [string last ")" $stat]+2 end]
+            set cpu [expr {[lindex $rest 11] + [lindex $rest 12]}]
+            lappend found [list $pid $rss $cpu [string trim [readFile $dir/comm]]]
+        }]} continue
+    }
+    return $found
+}
+proc readFile {path} {
+    set f [open $path rb]
+    set data [read $f]
+    close $f
+    return $data
+}
+
 proc handle {client line} {
     global procs nextId waiters
     set args [lassign $line cmd]
@@ -216,6 +258,13 @@ proc handle {client line} {
         killall {
             foreach id [array names procs] { killProc $id }
             reply $client ok ""
+        }
+        procinfo {
+            lassign $args marker envEntry
+            reply $client ok [procInfo $marker $envEntry]
+        }
+        clktck {
+            reply $client ok [exec getconf CLK_TCK]
         }
         default {
             reply $client error "unknown request \"$cmd\""
