@@ -9,12 +9,6 @@
 #include <string.h>
 #include "bytebuf.h"
 
-/*
- * ByteBuf_Reserve --
- *	Makes room for at least `extra` bytes after the tail. Moves the valid
- *	bytes to the front first when that is enough. Returns 1, or 0 when
- *	memory is exhausted (the buffer is then unchanged).
- */
 /* Bytes of storage held by all buffers of the process (schannel::stats). */
 static size_t allocatedBytes;
 
@@ -40,6 +34,12 @@ ByteBuf_AllocatedBytes(void)
     return __atomic_load_n(&allocatedBytes, __ATOMIC_RELAXED);
 }
 
+/*
+ * ByteBuf_Reserve --
+ *	Makes room for at least `extra` bytes after the tail. Moves the valid
+ *	bytes to the front first when that is enough. Returns 1, or 0 when
+ *	memory is exhausted (the buffer is then unchanged).
+ */
 int
 ByteBuf_Reserve(ByteBuf *b, size_t extra)
 {
@@ -139,10 +139,6 @@ ByteBuf_KeepLast(ByteBuf *b, size_t n)
 }
 
 /*
- * ByteBuf_Free --
- *	Releases the storage; the buffer is empty and reusable afterwards.
- */
-/*
  * ByteBuf_Trim --
  *	Gives the storage of an empty buffer back (idle connections keep
  *	none); a buffer holding bytes is left alone.
@@ -155,6 +151,10 @@ ByteBuf_Trim(ByteBuf *b)
     }
 }
 
+/*
+ * ByteBuf_Free --
+ *	Releases the storage; the buffer is empty and reusable afterwards.
+ */
 void
 ByteBuf_Free(ByteBuf *b)
 {
