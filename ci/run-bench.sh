@@ -5,7 +5,7 @@
 # BENCH_MARKER is a unique word on the command line by which the peer
 # helper finds the benchmark's Wine process in /proc.
 # BENCH_REPS, BENCH_HANDSHAKES, BENCH_CLIENTS, BENCH_ONLY (a list of bulk
-# native handshake concurrency) shorten a run while working on one part;
+# native handshake concurrency engine) shorten a run while working on one part;
 # BENCH_LIB=DIR (a Windows or relative path) benchmarks another build.
 set -u
 . "$(dirname "$0")/test-env.sh"

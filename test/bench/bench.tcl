@@ -9,6 +9,7 @@
 #	  handshake.tcl    3. handshakes/s vs plain connects/s
 #	  concurrency.tcl  4. N concurrent clients, 5. memory per idle
 #	                   connection, buffer_bytes per idle channel
+#	  engine.tcl       7. the TLS engine alone, in memory (engine_bench.exe)
 #	Writes build/bench/results.json. Needs the peer helper (SCHANNEL_PEERD)
 #	and BENCH_MARKER, a unique word on this process's command line.
 
@@ -20,7 +21,7 @@ package require schannel
 namespace import schannel::*
 proc certfile {name} { return build/test-certs/$name }
 source [file join $topDir test peerclient.tcl]
-foreach part {lib bulk handshake concurrency} {
+foreach part {lib bulk handshake concurrency engine} {
     source [file join $topDir test bench $part.tcl]
 }
 
@@ -30,7 +31,7 @@ proc env-or {name default} {
 set reps [env-or BENCH_REPS 5]
 set handshakes [env-or BENCH_HANDSHAKES 200]
 set clients [env-or BENCH_CLIENTS 500]
-set only [env-or BENCH_ONLY {bulk native handshake concurrency}]
+set only [env-or BENCH_ONLY {bulk native handshake concurrency engine}]
 set bulkSize [expr {64 * 1024 * 1024}]
 set results {}
 set notes {}
@@ -63,6 +64,7 @@ timed native { native-figures $tlsPort }
 timed handshake { handshake-figures $tlsPort }
 stop-server $tlsCh
 timed concurrency { conc-figures $clients }
+timed engine { engine-figures }
 note "time per part: [join $partTimes {, }]"
 
 write-results build/bench/results.json
