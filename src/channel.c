@@ -1333,7 +1333,8 @@ TlsChannel_Stack(Tcl_Interp *interp, Tcl_Channel lower,
     TlsChannel *tc = (TlsChannel *) ckalloc(sizeof(TlsChannel));
     memset(tc, 0, sizeof(*tc));
     if (!Engine_Init(&tc->engine, &config->cred->handle, config->isServer,
-	    config->isServer ? NULL : config->peerSubject,
+	    (config->isServer || Verify_IsIpLiteral(config->peerSubject))
+		    ? NULL : config->peerSubject,	/* SNI: DNS names only. */
 	    config->requestClientCert)) {
 	ckfree(tc);
 	Tcl_SetObjResult(interp, Tcl_NewStringObj("out of memory", -1));

@@ -87,6 +87,9 @@ long		Cert_Verify(PCCERT_CONTEXT cert, const VerifyOptions *opts,
 		    const char **reason);
 int		Cert_Register(Tcl_Interp *interp);
 
+/* verify.c: verification helpers. */
+int		Verify_IsIpLiteral(const char *name);
+
 /* channel.c: the stacked TLS channel. */
 typedef struct TlsChannel TlsChannel;
 typedef struct TlsChannelConfig {

@@ -219,6 +219,11 @@ AcceptCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
     Tcl_SetChannelOption(NULL, chan, "-blocking", "0");
     TlsChannel *tc = TlsChannel_Stack(interp, chan, &config);
     if (tc == NULL) {
+	Tcl_Obj *err = Tcl_GetObjResult(interp);
+	Tcl_IncrRefCount(err);
+	Tcl_UnregisterChannel(interp, chan);	/* Nobody would take it. */
+	Tcl_SetObjResult(interp, err);
+	Tcl_DecrRefCount(err);
 	return TCL_ERROR;
     }
     PendingAccept *pa = (PendingAccept *) ckalloc(sizeof(PendingAccept));
@@ -954,11 +959,15 @@ FreeInterpState(void *clientData, Tcl_Interp *interp)
     InterpState *state = clientData;
     Tcl_HashSearch search;
     (void) interp;
-    /* The listening channels may be closed after this: detach them. */
+    /* The listening channels, and the connections still negotiating, may
+     * be closed after this: detach them from the listeners freed here. */
     for (Tcl_HashEntry *h = Tcl_FirstHashEntry(&state->listeners, &search);
 	    h != NULL; h = Tcl_NextHashEntry(&search)) {
 	Listener *l = Tcl_GetHashValue(h);
 	Tcl_DeleteCloseHandler(l->chan, ListenerClosed, l);
+	while (l->pending != NULL) {
+	    DetachPendingAccept(l->pending);
+	}
 	FreeListener(l);
     }
     Tcl_DecrRefCount(state->socketCmd);

@@ -10,6 +10,8 @@
  *	result of "no error" alone is not trusted.
  */
 
+/* For CERT_CHAIN_PARA.dwUrlRetrievalTimeout. */
+#define CERT_CHAIN_PARA_HAS_EXTRA_FIELDS
 #include <ws2tcpip.h>
 #include "schannelInt.h"
 
@@ -22,6 +24,11 @@
 #define SECURITY_FLAG_IGNORE_CERT_CN_INVALID	0x00001000
 #define SECURITY_FLAG_IGNORE_CERT_DATE_INVALID	0x00002000
 #endif
+
+/* Longest wait, in all, for the downloads of one revocation check (CRLs,
+ * OCSP): verification runs in the event loop, which it must not stop for
+ * the platform's much longer default when the network drops requests. */
+#define REVOCATION_TIMEOUT_MS	5000
 
 typedef struct TrustReason {
     DWORD trustBit;		/* CERT_TRUST_* error bit of the chain. */
@@ -93,6 +100,19 @@ IsTrustedRoot(PCCERT_CHAIN_CONTEXT chain, const VerifyOptions *opts)
 	}
     }
     return 0;
+}
+
+/*
+ * Verify_IsIpLiteral --
+ *	1 when name is an IPv4 or IPv6 address literal (no SNI is sent for
+ *	those, RFC 6066), else 0.
+ */
+int
+Verify_IsIpLiteral(const char *name)
+{
+    struct in6_addr v6;
+    return name != NULL && (inet_pton(AF_INET, name, &v6) == 1
+	    || inet_pton(AF_INET6, name, &v6) == 1);
 }
 
 /*
@@ -213,6 +233,14 @@ Cert_Verify(PCCERT_CONTEXT cert, const VerifyOptions *opts,
 	/* Let the chain engine find explicitly trusted roots. */
 	collection = CertOpenStore(CERT_STORE_PROV_COLLECTION, 0, 0, 0, NULL);
 	HCERTSTORE mem = CertOpenStore(CERT_STORE_PROV_MEMORY, 0, 0, 0, NULL);
+	if (collection == NULL || mem == NULL) {
+	    result = (long) GetLastError();
+	    *reason = "failed";
+	    if (mem != NULL) {
+		CertCloseStore(mem, 0);
+	    }
+	    goto done;
+	}
 	for (int i = 0; i < opts->numTrustedRoots; i++) {
 	    CertAddCertificateContextToStore(mem, opts->trustedRoots[i],
 		    CERT_STORE_ADD_USE_EXISTING, NULL);
@@ -224,8 +252,15 @@ Cert_Verify(PCCERT_CONTEXT cert, const VerifyOptions *opts,
 	}
 	extra = collection;
     }
+    DWORD chainFlags = opts->revocationFlags;
+    if (chainFlags != 0) {
+	/* Online revocation checks wait for the network: at most this long
+	 * for all their downloads together (then soft fail, see below). */
+	para.dwUrlRetrievalTimeout = REVOCATION_TIMEOUT_MS;
+	chainFlags |= CERT_CHAIN_REVOCATION_ACCUMULATIVE_TIMEOUT;
+    }
     if (!CertGetCertificateChain(NULL, cert, NULL, extra, &para,
-	    opts->revocationFlags, NULL, &chain)) {
+	    chainFlags, NULL, &chain)) {
 	result = (long) GetLastError();
 	*reason = "failed";
 	goto done;
@@ -282,8 +317,13 @@ Cert_Verify(PCCERT_CONTEXT cert, const VerifyOptions *opts,
 	    | ((opts->ignoreErrors & CERT_TRUST_IS_NOT_VALID_FOR_USAGE)
 		    ? SECURITY_FLAG_IGNORE_WRONG_USAGE : 0);
     if (opts->serverName != NULL && ipMatch < 0 && !opts->ignoreNameMismatch) {
-	MultiByteToWideChar(CP_UTF8, 0, opts->serverName, -1, wname, 512);
-	wname[511] = 0;
+	if (MultiByteToWideChar(CP_UTF8, 0, opts->serverName, -1, wname,
+		512) == 0) {
+	    /* Longer than any DNS name (253 characters) can be. */
+	    result = CERT_E_CN_NO_MATCH;
+	    *reason = "cnnotmatch";
+	    goto done;
+	}
 	ssl.pwszServerName = wname;
     }
     CERT_CHAIN_POLICY_PARA policy;

@@ -4,7 +4,9 @@ peer of the interop matrix and the certificate-failure tests.
 Usage:
   tls_peer.py server PORT CERT KEY [options]
       Prints "READY" once listening, then serves connections one after
-      the other: prints "TLS VERSION" after each handshake (or
+      the other: prints "TLS VERSION ?CLIENTCERT? SNI=NAME" after each
+      handshake (NAME is the client's server_name extension, "-" when it
+      sent none), or
       "HANDSHAKE-ERROR TEXT"), sends --send DATA at once if given, then
       echoes everything until the client closes, and prints "CLOSED".
   tls_peer.py client PORT CAFILE PAYLOAD [options]
@@ -54,10 +56,16 @@ def serve(args):
     if args.cafile:
         context.load_verify_locations(args.cafile)
         context.verify_mode = ssl.CERT_REQUIRED if args.require else ssl.CERT_OPTIONAL
+    sni = {}
+
+    def note_sni(sock, name, ctx):
+        sni["name"] = name
+    context.sni_callback = note_sni
     listener = socket.create_server(("127.0.0.1", args.port))
     print("READY", flush=True)
     while True:
         raw, _ = listener.accept()
+        sni.clear()
         try:
             tls = context.wrap_socket(raw, server_side=True)
         except (ssl.SSLError, OSError) as e:
@@ -65,8 +73,9 @@ def serve(args):
             raw.close()
             continue
         peer = tls.getpeercert()
-        print("TLS %s%s" % (tls.version(),
-              " CLIENTCERT" if peer else ""), flush=True)
+        print("TLS %s%s SNI=%s" % (tls.version(),
+              " CLIENTCERT" if peer else "", sni.get("name") or "-"),
+              flush=True)
         try:
             if args.send:
                 tls.sendall(args.send.encode())
