@@ -355,10 +355,35 @@ NotifyTimerProc(void *clientData)
  */
 
 /*
- * CheckProtocol --
- *	Fails the channel when the platform negotiated a protocol version the
- *	credentials did not allow (some platforms ignore the restriction).
+ * CheckStrength --
+ *	Fails the channel when the negotiated cipher strength is outside the
+ *	credentials' -cipherstrength bounds (some platforms ignore them).
  *	Returns 1 when acceptable.
+ */
+static int
+CheckStrength(TlsChannel *tc, DWORD bits)
+{
+    DWORD lo = tc->cred->minStrength, hi = tc->cred->maxStrength;
+    if (bits == 0 || (bits >= lo && (hi == 0 || bits <= hi))) {
+	return 1;	/* Unknown (0) or within bounds. */
+    }
+    Tcl_Obj *message = Tcl_ObjPrintf("SSL/TLS negotiation failed: the peer"
+	    " negotiated a %lu-bit cipher, outside the credentials'"
+	    " -cipherstrength %lu..%lu", (unsigned long) bits,
+	    (unsigned long) lo, (unsigned long) hi);
+    Tcl_Obj *code[4] = {
+	Tcl_NewStringObj("SCHANNEL", -1), Tcl_NewStringObj("HANDSHAKE", -1),
+	Tcl_NewStringObj("CIPHERSTRENGTH", -1), Tcl_NewLongObj((long) bits)
+    };
+    SetFailure(tc, message, Tcl_NewListObj(4, code));
+    return 0;
+}
+
+/*
+ * CheckProtocol --
+ *	Fails the channel when the platform negotiated a protocol version (or
+ *	cipher strength) the credentials did not allow (some platforms ignore
+ *	the restriction). Returns 1 when acceptable.
  */
 static int
 CheckProtocol(TlsChannel *tc)
@@ -369,7 +394,7 @@ CheckProtocol(TlsChannel *tc)
 	return 1;	/* Unknown: nothing to hold against the peer. */
     }
     if (info.dwProtocol & tc->cred->protocols) {
-	return 1;
+	return CheckStrength(tc, info.dwCipherStrength);
     }
     const char *name = Creds_ProtocolName(info.dwProtocol);
     Tcl_Obj *message = Tcl_ObjPrintf("SSL/TLS negotiation failed: the peer"

@@ -314,11 +314,20 @@ Cred_Acquire(Tcl_Interp *interp, Tcl_Obj *desc, int isServer)
 	lifespan = (DWORD) number;
     }
     if ((value = DescriptionValue(desc, "cipherstrength")) != NULL) {
-	Tcl_ListObjGetElements(NULL, value, &n, &elems);
-	if (n > 0 && Tcl_GetLongFromObj(interp, elems[0], &number) == TCL_OK) {
+	/* A description may be made by hand: check it as the option is. */
+	if (Tcl_ListObjGetElements(interp, value, &n, &elems) != TCL_OK) {
+	    return NULL;
+	}
+	if (n > 0) {
+	    if (Tcl_GetLongFromObj(interp, elems[0], &number) != TCL_OK) {
+		return NULL;
+	    }
 	    minStrength = (DWORD) number;
 	}
-	if (n > 1 && Tcl_GetLongFromObj(interp, elems[1], &number) == TCL_OK) {
+	if (n > 1) {
+	    if (Tcl_GetLongFromObj(interp, elems[1], &number) != TCL_OK) {
+		return NULL;
+	    }
 	    maxStrength = (DWORD) number;
 	}
     }
@@ -332,11 +341,15 @@ Cred_Acquire(Tcl_Interp *interp, Tcl_Obj *desc, int isServer)
     memset(cred, 0, sizeof(*cred));
     cred->isServer = isServer;
     cred->protocols = protocols;
+    cred->minStrength = minStrength;
+    cred->maxStrength = maxStrength;
     cred->refCount = 1;
     DWORD flags = isServer ? 0 : (SCH_CRED_MANUAL_CRED_VALIDATION
 	    | SCH_CRED_NO_DEFAULT_CREDS | SCH_CRED_NO_SERVERNAME_CHECK);
     SECURITY_STATUS status = SEC_E_UNKNOWN_CREDENTIALS;
-    if (protocols & SP_PROT_TLS1_3) {
+    /* SCH_CREDENTIALS has no cipher strength bounds: credentials that set
+     * them use SCHANNEL_CRED, which honours them (without TLS 1.3). */
+    if ((protocols & SP_PROT_TLS1_3) && minStrength == 0 && maxStrength == 0) {
 	status = AcquireWithSchCredentials(cred, certs, nCerts, flags,
 		protocols, root, lifespan);
     }

@@ -58,6 +58,7 @@ typedef struct Cred {
     int refCount;
     int isServer;
     DWORD protocols;		/* SP_PROT_* bits the script allowed. */
+    DWORD minStrength, maxStrength;	/* Cipher bits allowed, 0: any. */
     Tcl_WideInt expiry;		/* As AcquireCredentialsHandle said. */
     PCCERT_CONTEXT serverCert;	/* Server: our certificate (a reference). */
     Tcl_Obj *name;		/* Handle name given to the script. */
