@@ -1170,7 +1170,19 @@ TlsChannel_HalfClose(Tcl_Interp *interp, TlsChannel *tc)
 		? "cannot half-close: the TLS negotiation failed"
 		: "cannot half-close before the TLS negotiation completed");
     }
-    if (Tcl_Flush(tc->self) != TCL_OK) {
+    /* Everything written so far goes before our close_notify. A
+     * non-blocking flush would leave output queued in Tcl (to fail after
+     * the close_notify), so this flush blocks, as close of a blocking
+     * socket does. */
+    int nonblocking = (tc->flags & TLS_NONBLOCKING) != 0;
+    if (nonblocking) {
+	Tcl_SetChannelOption(NULL, tc->self, "-blocking", "1");
+    }
+    int flushed = Tcl_Flush(tc->self);
+    if (nonblocking) {
+	Tcl_SetChannelOption(NULL, tc->self, "-blocking", "0");
+    }
+    if (flushed != TCL_OK) {
 	Tcl_SetObjResult(interp, Tcl_ObjPrintf("error flushing \"%s\": %s",
 		Tcl_GetChannelName(tc->self), Tcl_PosixError(interp)));
 	return TCL_ERROR;
@@ -1412,9 +1424,11 @@ TlsChannel_Stack(Tcl_Interp *interp, Tcl_Channel lower,
      * Tcl hands the output procedure at most one buffer at a time, and each
      * call becomes records and a socket write: with Tcl's default 4 KiB,
      * large writes would go out as quarter-full records. A buffer of one
-     * maximal record fills them (the script may still set -buffersize).
+     * maximal record fills them (the script may still set -buffersize;
+     * starttls keeps the size the wrapped channel had, as documented).
      */
-    if (Tcl_GetChannelBufferSize(tc->self) < TLS_MAX_PLAINTEXT) {
+    if (!config->keepBufferSize
+	    && Tcl_GetChannelBufferSize(tc->self) < TLS_MAX_PLAINTEXT) {
 	Tcl_SetChannelBufferSize(tc->self, TLS_MAX_PLAINTEXT);
     }
     Stats_Add(STAT_CONTEXTS, 1);

@@ -99,6 +99,7 @@ typedef struct TlsChannelConfig {
     int requestClientCert;
     const char *peerSubject;	/* Client: name to verify and send as SNI. */
     Tcl_Obj *verifier;		/* Command prefix, or NULL. */
+    int keepBufferSize;		/* starttls: leave -buffersize as it is. */
 } TlsChannelConfig;
 
 TlsChannel *	TlsChannel_Stack(Tcl_Interp *interp, Tcl_Channel lower,

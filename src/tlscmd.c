@@ -214,7 +214,7 @@ AcceptCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
 	return Tcl_UnregisterChannel(interp, chan);
     }
     TlsChannelConfig config = {
-	l->cred, 1, l->requestClientCert, NULL, l->verifier
+	l->cred, 1, l->requestClientCert, NULL, l->verifier, 0
     };
     Tcl_SetChannelOption(NULL, chan, "-blocking", "0");
     TlsChannel *tc = TlsChannel_Stack(interp, chan, &config);
@@ -553,7 +553,7 @@ TlsSocketCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
     TlsChannelConfig config = {
 	cred, 0, 0,
 	Tcl_GetString(o.peersubject ? o.peersubject : objv[first]),
-	o.verifier
+	o.verifier, 0
     };
     TlsChannel *tc = TlsChannel_Stack(interp, chan, &config);
     Cred_Release(cred);
@@ -667,7 +667,8 @@ StarttlsCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
     }
     TlsChannelConfig config = {
 	cred, isServer, requestClientCert,
-	peersubject ? Tcl_GetString(peersubject) : NULL, verifier
+	peersubject ? Tcl_GetString(peersubject) : NULL, verifier,
+	1	/* The wrapped channel's settings are kept. */
     };
     TlsChannel *tc = TlsChannel_Stack(interp, chan, &config);
     Cred_Release(cred);
