@@ -932,12 +932,20 @@ TlsStatusCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
 		alpn.ProtocolIdSize);
     }
     PUT("alpn", alpnObj);
-    char server[512] = "";
+    Tcl_Obj *server = Tcl_NewObj();
     if (e->targetName) {
-	WideCharToMultiByte(CP_UTF8, 0, e->targetName, -1, server,
-		sizeof(server), NULL, NULL);
+	/* Sized for the whole name (a peer subject may be of any length). */
+	int n = WideCharToMultiByte(CP_UTF8, 0, e->targetName, -1, NULL, 0,
+		NULL, NULL);
+	if (n > 1) {
+	    char *utf8 = ckalloc(n);
+	    WideCharToMultiByte(CP_UTF8, 0, e->targetName, -1, utf8, n, NULL,
+		    NULL);
+	    Tcl_SetStringObj(server, utf8, n - 1);
+	    ckfree(utf8);
+	}
     }
-    PUT("server_name", Tcl_NewStringObj(server, -1));
+    PUT("server_name", server);
 #undef PUT
     Tcl_SetObjResult(interp, d);
     return TCL_OK;
