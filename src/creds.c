@@ -314,22 +314,24 @@ Cred_Acquire(Tcl_Interp *interp, Tcl_Obj *desc, int isServer)
 	lifespan = (DWORD) number;
     }
     if ((value = DescriptionValue(desc, "cipherstrength")) != NULL) {
-	/* A description may be made by hand: check it as the option is. */
+	/* Checked again: a description may be written by hand. */
+	long bound[2] = {0, 0};
 	if (Tcl_ListObjGetElements(interp, value, &n, &elems) != TCL_OK) {
 	    return NULL;
 	}
-	if (n > 0) {
-	    if (Tcl_GetLongFromObj(interp, elems[0], &number) != TCL_OK) {
+	for (Tcl_Size k = 0; k < n && k < 2; k++) {
+	    if (Tcl_GetLongFromObj(interp, elems[k], &bound[k]) != TCL_OK) {
 		return NULL;
 	    }
-	    minStrength = (DWORD) number;
 	}
-	if (n > 1) {
-	    if (Tcl_GetLongFromObj(interp, elems[1], &number) != TCL_OK) {
-		return NULL;
-	    }
-	    maxStrength = (DWORD) number;
+	if (n < 1 || n > 2 || bound[0] < 0 || bound[1] < 0
+		|| (n == 2 && bound[0] > bound[1])) {
+	    Error_Simple(interp, "CREDENTIALS", "CIPHERSTRENGTH",
+		    "-cipherstrength needs {MIN ?MAX?} in bits, 0 <= MIN <= MAX");
+	    return NULL;
 	}
+	minStrength = (DWORD) bound[0];
+	maxStrength = (DWORD) bound[1];
     }
     if (isServer && nCerts == 0) {
 	Error_Simple(interp, "CREDENTIALS", "NOCERTIFICATE",

@@ -16,12 +16,23 @@
 
 #define ASSOC_KEY "schannel"
 
+/* An -async client or starttls channel whose handshake runs in the event
+ * loop, in the list of its interpreter's state. No reference to the
+ * interpreter is held meanwhile (a silent peer would keep a deleted
+ * interpreter alive): its deletion sets `interp` to NULL instead. */
+typedef struct AsyncWait {
+    Tcl_Interp *interp;		/* NULL once the interpreter is deleted. */
+    struct InterpState *state;	/* NULL likewise. */
+    struct AsyncWait *prev, *next;
+} AsyncWait;
+
 /* Per-interpreter state. */
 typedef struct InterpState {
     Tcl_Obj *socketCmd;		/* Command prefix that makes TCP sockets. */
     Tcl_HashTable listeners;	/* Listening channel name -> Listener. */
     Tcl_HashTable listenerIds;	/* Accept-hook id -> Listener. */
     unsigned long nextListener;
+    AsyncWait *waits;		/* Client handshakes in the event loop. */
 } InterpState;
 
 /* One tls_socket -server. */
@@ -39,9 +50,11 @@ typedef struct Listener {
 } Listener;
 
 /* One accepted connection waiting for its handshake; in the list of its
- * listener, which closes it if the listener closes first. */
+ * listener, which closes it if the listener closes first. Holds no
+ * reference to the interpreter: the connection is registered there only,
+ * so the interpreter's deletion closes it. */
 typedef struct PendingAccept {
-    Tcl_Interp *interp;
+    Tcl_Interp *interp;		/* NULL once the interpreter is deleted. */
     Tcl_Obj *callback;
     Tcl_Obj *chanName;
     Tcl_Obj *addr, *port;
@@ -148,7 +161,6 @@ FreePendingAccept(PendingAccept *pa)
     Tcl_DecrRefCount(pa->chanName);
     Tcl_DecrRefCount(pa->addr);
     Tcl_DecrRefCount(pa->port);
-    Tcl_Release(pa->interp);
     ckfree(pa);
 }
 
@@ -165,6 +177,11 @@ AcceptDone(TlsChannel *tc, int ok, void *data)
     Tcl_Interp *interp = pa->interp;
     Tcl_Channel chan = TlsChannel_Channel(tc);
 
+    if (interp == NULL || ok == -1) {
+	FreePendingAccept(pa);
+	return;
+    }
+    Tcl_Preserve(interp);
     if (ok == 1) {
 	Tcl_SetChannelOption(NULL, chan, "-blocking", "1");
 	Tcl_Obj *cmd = Tcl_DuplicateObj(pa->callback);
@@ -172,19 +189,18 @@ AcceptDone(TlsChannel *tc, int ok, void *data)
 	Tcl_ListObjAppendElement(NULL, cmd, pa->chanName);
 	Tcl_ListObjAppendElement(NULL, cmd, pa->addr);
 	Tcl_ListObjAppendElement(NULL, cmd, pa->port);
-	Tcl_Preserve(interp);
 	int code = Tcl_EvalObjEx(interp, cmd, TCL_EVAL_GLOBAL);
 	if (code != TCL_OK) {
 	    Tcl_BackgroundException(interp, code);
 	}
-	Tcl_Release(interp);
 	Tcl_DecrRefCount(cmd);
-    } else if (ok == 0) {
+    } else {
 	CallBackgroundError(interp, TlsChannel_Error(tc),
 		TlsChannel_ErrorCode(tc));
 	Tcl_UnregisterChannel(interp, chan);
     }
     FreePendingAccept(pa);
+    Tcl_Release(interp);
 }
 
 /*
@@ -228,7 +244,6 @@ AcceptCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
     }
     PendingAccept *pa = (PendingAccept *) ckalloc(sizeof(PendingAccept));
     pa->interp = interp;
-    Tcl_Preserve(interp);
     pa->callback = l->callback;
     pa->chanName = objv[2];
     pa->addr = objv[3];
@@ -488,6 +503,42 @@ ServerSocket(Tcl_Interp *interp, SocketOptions *o, Tcl_Obj *const args[],
 }
 
 /*
+ * NewAsyncWait, FreeAsyncWait --
+ *	The record of a client handshake running in the event loop.
+ */
+static AsyncWait *
+NewAsyncWait(Tcl_Interp *interp)
+{
+    InterpState *state = GetState(interp);
+    AsyncWait *w = (AsyncWait *) ckalloc(sizeof(AsyncWait));
+    w->interp = interp;
+    w->state = state;
+    w->prev = NULL;
+    w->next = state->waits;
+    if (state->waits) {
+	state->waits->prev = w;
+    }
+    state->waits = w;
+    return w;
+}
+
+static void
+FreeAsyncWait(AsyncWait *w)
+{
+    if (w->state != NULL) {
+	if (w->prev) {
+	    w->prev->next = w->next;
+	} else {
+	    w->state->waits = w->next;
+	}
+	if (w->next) {
+	    w->next->prev = w->prev;
+	}
+    }
+    ckfree(w);
+}
+
+/*
  * AsyncClientDone --
  *	End of an event-driven client (or starttls) handshake: tells the
  *	script (writable fires when open; readable and writable when failed,
@@ -497,8 +548,14 @@ ServerSocket(Tcl_Interp *interp, SocketOptions *o, Tcl_Obj *const args[],
 static void
 AsyncClientDone(TlsChannel *tc, int ok, void *data)
 {
-    Tcl_Interp *interp = data;
+    AsyncWait *w = data;
+    Tcl_Interp *interp = w->interp;
     Tcl_Channel chan = TlsChannel_Channel(tc);
+    FreeAsyncWait(w);
+    if (interp == NULL || ok == -1) {
+	return;		/* Closed first, or its interpreter is gone. */
+    }
+    Tcl_Preserve(interp);
     if (ok == 0) {
 	Tcl_Obj *message = TlsChannel_Error(tc), *code = TlsChannel_ErrorCode(tc);
 	Tcl_IncrRefCount(message);
@@ -509,7 +566,7 @@ AsyncClientDone(TlsChannel *tc, int ok, void *data)
 	Tcl_Release(tc);
 	Tcl_DecrRefCount(message);
 	Tcl_DecrRefCount(code);
-    } else if (ok == 1) {
+    } else {
 	Tcl_NotifyChannel(chan, TCL_WRITABLE);
     }
     Tcl_Release(interp);
@@ -566,8 +623,7 @@ TlsSocketCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
 	Tcl_DecrRefCount(err);
 	code = TCL_ERROR;
     } else if (o.async) {
-	Tcl_Preserve(interp);
-	TlsChannel_StartBackground(tc, AsyncClientDone, interp);
+	TlsChannel_StartBackground(tc, AsyncClientDone, NewAsyncWait(interp));
 	Tcl_SetObjResult(interp, name);
     } else if (TlsChannel_Handshake(interp, tc) < 0) {
 	Tcl_Obj *err = Tcl_GetObjResult(interp);
@@ -675,8 +731,7 @@ StarttlsCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
     if (tc == NULL) {
 	return TCL_ERROR;
     }
-    Tcl_Preserve(interp);
-    TlsChannel_StartBackground(tc, AsyncClientDone, interp);
+    TlsChannel_StartBackground(tc, AsyncClientDone, NewAsyncWait(interp));
     Tcl_SetObjResult(interp, Tcl_NewStringObj(Tcl_GetChannelName(chan), -1));
     return TCL_OK;
 }
@@ -938,12 +993,20 @@ TlsStatusCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
 		alpn.ProtocolIdSize);
     }
     PUT("alpn", alpnObj);
-    char server[512] = "";
+    Tcl_Obj *server = Tcl_NewObj();
     if (e->targetName) {
-	WideCharToMultiByte(CP_UTF8, 0, e->targetName, -1, server,
-		sizeof(server), NULL, NULL);
+	/* Sized for the whole name (a peer subject may be of any length). */
+	int n = WideCharToMultiByte(CP_UTF8, 0, e->targetName, -1, NULL, 0,
+		NULL, NULL);
+	if (n > 1) {
+	    char *utf8 = ckalloc(n);
+	    WideCharToMultiByte(CP_UTF8, 0, e->targetName, -1, utf8, n, NULL,
+		    NULL);
+	    Tcl_SetStringObj(server, utf8, n - 1);
+	    ckfree(utf8);
+	}
     }
-    PUT("server_name", Tcl_NewStringObj(server, -1));
+    PUT("server_name", server);
 #undef PUT
     Tcl_SetObjResult(interp, d);
     return TCL_OK;
@@ -960,16 +1023,23 @@ FreeInterpState(void *clientData, Tcl_Interp *interp)
     InterpState *state = clientData;
     Tcl_HashSearch search;
     (void) interp;
-    /* The listening channels, and the connections still negotiating, may
-     * be closed after this: detach them from the listeners freed here. */
+    /* The listening channels may be closed after this: detach them, and
+     * the connections still negotiating (closed with the interpreter's
+     * other channels, before or after this). */
     for (Tcl_HashEntry *h = Tcl_FirstHashEntry(&state->listeners, &search);
 	    h != NULL; h = Tcl_NextHashEntry(&search)) {
 	Listener *l = Tcl_GetHashValue(h);
-	Tcl_DeleteCloseHandler(l->chan, ListenerClosed, l);
 	while (l->pending != NULL) {
-	    DetachPendingAccept(l->pending);
+	    PendingAccept *pa = l->pending;
+	    DetachPendingAccept(pa);
+	    pa->interp = NULL;
 	}
+	Tcl_DeleteCloseHandler(l->chan, ListenerClosed, l);
 	FreeListener(l);
+    }
+    for (AsyncWait *w = state->waits; w != NULL; w = w->next) {
+	w->interp = NULL;
+	w->state = NULL;
     }
     Tcl_DecrRefCount(state->socketCmd);
     Tcl_DeleteHashTable(&state->listeners);
@@ -1007,6 +1077,7 @@ TlsCmd_Register(Tcl_Interp *interp)
 	Tcl_InitHashTable(&state->listeners, TCL_STRING_KEYS);
 	Tcl_InitHashTable(&state->listenerIds, TCL_STRING_KEYS);
 	state->nextListener = 1;
+	state->waits = NULL;
 	Tcl_SetAssocData(interp, ASSOC_KEY, FreeInterpState, state);
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {

@@ -221,6 +221,7 @@ Cert_Verify(PCCERT_CONTEXT cert, const VerifyOptions *opts,
     HCERTSTORE extra = opts->extraStore;
     HCERTSTORE collection = NULL;
     long result = 0;
+    WCHAR *wname = NULL;
 
     *reason = "ok";
     memset(&para, 0, sizeof(para));
@@ -304,7 +305,6 @@ Cert_Verify(PCCERT_CONTEXT cert, const VerifyOptions *opts,
 	*reason = "nosan";
 	goto done;
     }
-    WCHAR wname[512];
     SSL_EXTRA_CERT_CHAIN_POLICY_PARA ssl;
     memset(&ssl, 0, sizeof(ssl));
     ssl.cbSize = sizeof(ssl);
@@ -317,13 +317,16 @@ Cert_Verify(PCCERT_CONTEXT cert, const VerifyOptions *opts,
 	    | ((opts->ignoreErrors & CERT_TRUST_IS_NOT_VALID_FOR_USAGE)
 		    ? SECURITY_FLAG_IGNORE_WRONG_USAGE : 0);
     if (opts->serverName != NULL && ipMatch < 0 && !opts->ignoreNameMismatch) {
-	if (MultiByteToWideChar(CP_UTF8, 0, opts->serverName, -1, wname,
-		512) == 0) {
-	    /* Longer than any DNS name (253 characters) can be. */
+	/* The whole name, however long: a truncated name could match a
+	 * certificate made for its beginning. */
+	int n = MultiByteToWideChar(CP_UTF8, 0, opts->serverName, -1, NULL, 0);
+	if (n <= 0) {
 	    result = CERT_E_CN_NO_MATCH;
 	    *reason = "cnnotmatch";
 	    goto done;
 	}
+	wname = (WCHAR *) ckalloc(n * sizeof(WCHAR));
+	MultiByteToWideChar(CP_UTF8, 0, opts->serverName, -1, wname, n);
 	ssl.pwszServerName = wname;
     }
     CERT_CHAIN_POLICY_PARA policy;
@@ -352,6 +355,9 @@ Cert_Verify(PCCERT_CONTEXT cert, const VerifyOptions *opts,
     }
 
   done:
+    if (wname != NULL) {
+	ckfree(wname);
+    }
     if (chain != NULL) {
 	CertFreeCertificateChain(chain);
     }

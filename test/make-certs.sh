@@ -16,6 +16,9 @@
 #   wrongusage.pem/.key   signed by ca, extendedKeyUsage clientAuth only
 #   inter.pem/.key        intermediate CA signed by ca
 #   leaf-inter.pem/.key   signed by inter (served with or without inter.pem)
+# Name-check set:
+#   longname.pem/.key/.pfx  signed by ca, its only dNSName is 511 characters
+#                         long (8 labels of 60 "a", then 23 "b")
 # PFX files have an empty password unless noted.
 set -eu
 dir=${1:?usage: make-certs.sh DIR}
@@ -131,4 +134,11 @@ if [ ! -f done-interop ]; then
     rm -f inter.csr inter.ext
     make_leaf leaf-inter inter localhost serverAuth "$san"
     touch done-interop
+fi
+
+if [ ! -f done-names ]; then
+    long=$(printf 'a%.0s' $(seq 60))
+    long="$long.$long.$long.$long.$long.$long.$long.$long.$(printf 'b%.0s' $(seq 23))"
+    make_leaf longname ca longname serverAuth "DNS:$long"
+    touch done-names
 fi
