@@ -99,7 +99,10 @@ TemporaryStoreCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
 	    return Error_Simple(interp, "CERT", "PFX",
 		    "not a PFX/PKCS #12 blob (read the file with -translation binary)");
 	}
-	WCHAR *pw = ToWide(password ? password : Tcl_NewObj());
+	Tcl_Obj *empty = Tcl_NewObj();
+	Tcl_IncrRefCount(empty);
+	WCHAR *pw = ToWide(password ? password : empty);
+	Tcl_DecrRefCount(empty);
 	store = PFXImportCertStore(&blob, pw, CRYPT_EXPORTABLE | CRYPT_USER_KEYSET);
 	DWORD err = GetLastError();
 	SecureZeroMemory(pw, wcslen(pw) * sizeof(WCHAR));

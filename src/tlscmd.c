@@ -226,7 +226,16 @@ AcceptCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
 	return TCL_ERROR;
     }
     if (l == NULL) {
-	/* The listener was closed meanwhile. */
+	unsigned long id;
+	char extra;
+	if (sscanf(Tcl_GetString(objv[1]), "listener%lu%c", &id, &extra) != 1
+		|| id == 0 || id >= state->nextListener
+		|| TlsChannel_FromChannel(chan) != NULL) {
+	    /* Not a connection of a listener of ours: leave it alone. */
+	    return Error_Simple(interp, "SERVER", "LISTENER",
+		    "unknown listener (this command is internal to tls_socket)");
+	}
+	/* The listener was closed meanwhile: nobody would take it. */
 	return Tcl_UnregisterChannel(interp, chan);
     }
     TlsChannelConfig config = {
