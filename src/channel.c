@@ -76,6 +76,8 @@ struct TlsChannel {
     char *peerSubject;		/* Client: name to verify (ckalloc'd). */
     Tcl_Obj *verifier;		/* Command prefix, or NULL. */
     Tcl_Obj *contextName;	/* Handle for -context and verifiers. */
+    PCCERT_CONTEXT peerCert;	/* The peer's certificate verified on OPEN,
+				 * or NULL (a client that sent none). */
     Tcl_Obj *error;		/* Stored failure message, or NULL. */
     Tcl_Obj *errorCode;		/* Its errorCode list. */
     void (*doneProc)(TlsChannel *tc, int ok, void *data);
@@ -530,8 +532,68 @@ VerifyPeer(TlsChannel *tc)
 	    return 0;
 	}
     }
+    /* The certificate verified now: a renegotiation may not change it. */
+    if (QueryContextAttributesW(&tc->engine.ctx,
+	    SECPKG_ATTR_REMOTE_CERT_CONTEXT, &tc->peerCert) != SEC_E_OK) {
+	tc->peerCert = NULL;
+    }
     tc->flags |= TLS_OPEN;
     return 1;
+}
+
+/*
+ * CheckRenegotiated --
+ *	After a renegotiation (or a TLS 1.3 post-handshake exchange) completed
+ *	in the engine: the protocol and strength rules hold again, and the
+ *	peer must present the certificate that was verified at the start (a
+ *	new one would bypass the verification). Returns 1, or 0 with the
+ *	failure stored.
+ */
+static int
+CheckRenegotiated(TlsChannel *tc)
+{
+    tc->engine.reopened = 0;
+    if (!CheckProtocol(tc)) {
+	return 0;
+    }
+    PCCERT_CONTEXT now = NULL;
+    if (QueryContextAttributesW(&tc->engine.ctx,
+	    SECPKG_ATTR_REMOTE_CERT_CONTEXT, &now) != SEC_E_OK) {
+	now = NULL;
+    }
+    int same = (now == NULL && tc->peerCert == NULL) || (now != NULL
+	    && tc->peerCert != NULL
+	    && now->cbCertEncoded == tc->peerCert->cbCertEncoded
+	    && memcmp(now->pbCertEncoded, tc->peerCert->pbCertEncoded,
+		    now->cbCertEncoded) == 0);
+    if (now != NULL) {
+	CertFreeCertificateContext(now);
+    }
+    if (!same) {
+	FailSimple(tc, "VERIFY", "RENEGOTIATION", "TLS read failed: the peer"
+		" presented another certificate when renegotiating");
+	return 0;
+    }
+    TRACE("%s renegotiated with the same peer certificate",
+	    Tcl_GetChannelName(tc->self));
+    return 1;
+}
+
+/*
+ * DecryptReceived --
+ *	Decrypts what the socket delivered, stores a failure, checks a
+ *	completed renegotiation, and sends what the engine produced (handshake
+ *	answers; all of it when `block`).
+ */
+static void
+DecryptReceived(TlsChannel *tc, int block)
+{
+    if (Engine_Decrypt(&tc->engine) != SEC_E_OK) {
+	FailStatus(tc, "READ", tc->engine.error, "TLS read failed");
+    } else if (tc->engine.reopened) {
+	CheckRenegotiated(tc);
+    }
+    FlushCipher(tc, block);
 }
 
 /*
@@ -863,18 +925,12 @@ TlsInputProc(void *instanceData, char *buf, int toRead, int *errorCodePtr)
 	    return ReportFailure(tc, errorCodePtr);
 	}
 	if (Engine_HasWholeRecord(e) && e->state == ENGINE_OPEN) {
-	    if (Engine_Decrypt(e) != SEC_E_OK) {
-		FailStatus(tc, "READ", e->error, "TLS read failed");
-	    }
-	    FlushCipher(tc, !(tc->flags & TLS_NONBLOCKING));
+	    DecryptReceived(tc, !(tc->flags & TLS_NONBLOCKING));
 	    continue;
 	}
 	int n = ReadSocket(tc);
 	if (n > 0) {
-	    if (Engine_Decrypt(e) != SEC_E_OK) {
-		FailStatus(tc, "READ", e->error, "TLS read failed");
-	    }
-	    FlushCipher(tc, !(tc->flags & TLS_NONBLOCKING));
+	    DecryptReceived(tc, !(tc->flags & TLS_NONBLOCKING));
 	    continue;
 	}
 	if (n == 0) {
@@ -1029,10 +1085,7 @@ TlsHandlerProc(void *instanceData, int mask)
     if ((mask & TCL_READABLE) && (tc->flags & TLS_OPEN) && !DataReady(tc)) {
 	int n = ReadSocket(tc);
 	if (n > 0) {
-	    if (Engine_Decrypt(&tc->engine) != SEC_E_OK) {
-		FailStatus(tc, "READ", tc->engine.error, "TLS read failed");
-	    }
-	    FlushCipher(tc, 0);
+	    DecryptReceived(tc, 0);
 	} else if (n == 0) {
 	    NoteSocketEnd(tc);
 	} else if (Tcl_GetErrno() != EAGAIN && Tcl_GetErrno() != EWOULDBLOCK) {
@@ -1225,6 +1278,10 @@ TlsClose2Proc(void *instanceData, Tcl_Interp *interp, int flags)
 	watch(Tcl_GetChannelInstanceData(tc->lower), 0);
     }
     Engine_Free(&tc->engine);
+    if (tc->peerCert != NULL) {
+	CertFreeCertificateContext(tc->peerCert);
+	tc->peerCert = NULL;
+    }
     Stats_Add(STAT_CONTEXTS, -1);
     Stats_Add(STAT_CHANNELS, -1);
     Cred_Release(tc->cred);

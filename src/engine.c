@@ -240,6 +240,9 @@ Opened(TlsEngine *e)
     if (status != SEC_E_OK) {
 	return Fail(e, status, "QueryContextAttributes");
     }
+    if (e->state == ENGINE_RENEGOTIATE) {
+	e->reopened = 1;
+    }
     e->state = ENGINE_OPEN;
     if (e->plainOut.len > 0) {
 	status = Engine_Encrypt(e, ByteBuf_Head(&e->plainOut), e->plainOut.len);

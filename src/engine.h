@@ -39,6 +39,9 @@ typedef struct TlsEngine {
     int sentClose;		/* Our close_notify produced. */
     int peerAlert;		/* Fatal alert the peer sent in the clear
 				 * during the handshake, or -1. */
+    int reopened;		/* A renegotiation or post-handshake
+				 * exchange completed (the owner clears it
+				 * once it re-checked the session). */
     int kickHandshake;		/* Step once even without input (a
 				 * renegotiation the peer asked for). */
     SecPkgContext_StreamSizes sizes;	/* Valid once OPEN. */
