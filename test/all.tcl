@@ -3,8 +3,9 @@
 #	Runs every test/*.test file (or those named on the command line) in
 #	its own tclsh process under Wine, shows each file's output, and ends
 #	with one line "N passed, N failed, N skipped" summed over all files.
-#	A file that does not finish (crash, error, timeout) counts as a failed
-#	file; the exit code is 1 when anything failed.
+#	A file that does not finish (crash, error, timeout), or whose process
+#	ends abnormally after its summary (a crash at exit), counts as one
+#	failed test; the exit code is 1 when anything failed.
 
 set testDir [file dirname [file normalize [info script]]]
 set files [lsort [glob -directory $testDir *.test]]
@@ -78,6 +79,12 @@ foreach path $files {
         dict incr totals failed $failed
         dict incr totals skipped $skipped
         if {$failed > 0} { lappend badFiles $name }
+        if {$status ne "ok"} {
+            # E.g. a crash while the interpreter is torn down at exit.
+            puts "==== $name ended abnormally after its tests ($status)"
+            if {$name ni $badFiles} { lappend badFiles $name }
+            dict incr totals failed 1
+        }
     } else {
         puts "==== $name did not complete ($status)"
         lappend badFiles $name
