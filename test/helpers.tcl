@@ -14,6 +14,27 @@ set ::auto_path [linsert $::auto_path 0 [file join $::topDir build lib]]
 package require schannel
 namespace import ::schannel::*
 
+# Platform facts for constraints, read from the system below the tests and
+# never from the product's own results (a regression must fail, not skip):
+# - Schannel negotiates TLS 1.3 from Windows Server 2022 (build 20348) and
+#   Windows 11 on; Wine 10 has none, whatever Windows version it reports.
+# - Wine's Schannel server cannot sign with an ECDSA key (it looks keys up
+#   in a legacy RSA container) nor hand over a client's certificate
+#   (SEC_E_INTERNAL_ERROR); real Windows does both. See ENVIRONMENT.md.
+package require registry
+proc windows-build {} {
+    registry get {HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion} \
+        CurrentBuildNumber
+}
+proc running-under-wine {} {
+    expr {![catch {registry keys {HKEY_LOCAL_MACHINE\Software\Wine}}]}
+}
+testConstraint platformHasTls13 [expr {[windows-build] >= 20348 && ![running-under-wine]}]
+testConstraint platformLacksTls13 [expr {![testConstraint platformHasTls13]}]
+testConstraint platformServesEcdsa [expr {![running-under-wine]}]
+testConstraint platformReadsClientCerts [expr {![running-under-wine]}]
+testConstraint platformCannotReadClientCerts [expr {[running-under-wine]}]
+
 # Relative path of a test certificate file (the same for native peers and
 # for Wine, both running in the project directory).
 proc certfile {name} { return build/test-certs/$name }
