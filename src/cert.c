@@ -544,6 +544,27 @@ SubjectOrIssuerName(void *cd, Tcl_Interp *interp, int objc,
 }
 
 /*
+ * ThumbprintObj --
+ *	The hash (CALG_SHA1 or CALG_SHA_256) of a certificate's encoding in
+ *	lower-case hex, or NULL when hashing failed (GetLastError says why).
+ */
+static Tcl_Obj *
+ThumbprintObj(PCCERT_CONTEXT cert, ALG_ID alg)
+{
+    BYTE hash[32];
+    DWORD n = sizeof(hash);
+    if (!CryptHashCertificate(0, alg, 0, cert->pbCertEncoded,
+	    cert->cbCertEncoded, hash, &n)) {
+	return NULL;
+    }
+    char hex[65];
+    for (DWORD i = 0; i < n; i++) {
+	snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+    }
+    return Tcl_NewStringObj(hex, (Tcl_Size) (2 * n));
+}
+
+/*
  * CertThumbprintCmd --
  *	cert_thumbprint HCERT ?sha1|sha256?: hash of the encoding in hex.
  */
@@ -562,17 +583,11 @@ CertThumbprintCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
 	    algs, "algorithm", 0, &alg) != TCL_OK)) {
 	return TCL_ERROR;
     }
-    BYTE hash[32];
-    DWORD n = sizeof(hash);
-    if (!CryptHashCertificate(0, ids[alg], 0, cert->pbCertEncoded,
-	    cert->cbCertEncoded, hash, &n)) {
+    Tcl_Obj *hex = ThumbprintObj(cert, ids[alg]);
+    if (hex == NULL) {
 	return Win32Error(interp, "cannot hash the certificate");
     }
-    char hex[65];
-    for (DWORD i = 0; i < n; i++) {
-	snprintf(hex + 2 * i, 3, "%02x", hash[i]);
-    }
-    Tcl_SetObjResult(interp, Tcl_NewStringObj(hex, (Tcl_Size) (2 * n)));
+    Tcl_SetObjResult(interp, hex);
     return TCL_OK;
 }
 
@@ -624,6 +639,9 @@ CertInfoCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
 	    NameString(cert, CERT_NAME_RDN_TYPE, 0, &strType));
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("issuer", -1),
 	    NameString(cert, CERT_NAME_RDN_TYPE, CERT_NAME_ISSUER_FLAG, &strType));
+    Tcl_Obj *thumbprint = ThumbprintObj(cert, CALG_SHA1);
+    Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("thumbprint", -1),
+	    thumbprint ? thumbprint : Tcl_NewObj());
     Tcl_SetObjResult(interp, d);
     return TCL_OK;
 }

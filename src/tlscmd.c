@@ -694,6 +694,7 @@ StarttlsCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
 	} else if (++i >= objc) {
 	    Tcl_SetObjResult(interp, Tcl_ObjPrintf(
 		    "no argument given for %s option", options[index]));
+	    Tcl_SetErrorCode(interp, "TCL", "ARGUMENT", "MISSING", NULL);
 	    return TCL_ERROR;
 	} else {
 	    Tcl_Obj **slot[] = {NULL, &credentials, &peersubject, &verifier};
