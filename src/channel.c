@@ -38,6 +38,8 @@
 #define TLS_CLOSING		(1 << 8)	/* Close procedure has run. */
 #define TLS_STARTED		(1 << 9)	/* Handshake has begun. */
 #define TLS_VERIFYING		(1 << 10)	/* The verifier script runs. */
+#define TLS_DONE_MOVED		(1 << 11)	/* Completion timer dropped by a
+						 * thread move; re-armed there. */
 
 /* A non-blocking write is refused (EAGAIN) while this much ciphertext is
  * still queued, so a fast writer cannot grow the queue without bound. */
@@ -1325,7 +1327,7 @@ TlsGetOptionProc(void *instanceData, Tcl_Interp *interp,
 {
     TlsChannel *tc = instanceData;
     const char *values[3] = {
-	tc->cred && tc->cred->name ? Tcl_GetString(tc->cred->name) : "",
+	tc->cred && tc->cred->name ? tc->cred->name : "",
 	Tcl_GetString(tc->contextName),
 	tc->verifier ? Tcl_GetString(tc->verifier) : ""
     };
@@ -1391,7 +1393,8 @@ TlsGetHandleProc(void *instanceData, int direction, void **handlePtr)
 /*
  * TlsThreadActionProc --
  *	The channel moves between threads: timers belong to the thread that
- *	made them, so they are dropped here and re-armed by the next watch.
+ *	made them, so they are dropped here; the notifier's is re-armed by
+ *	the next watch, the handshake's completion in the new thread.
  */
 static void
 TlsThreadActionProc(void *instanceData, int action)
@@ -1402,8 +1405,18 @@ TlsThreadActionProc(void *instanceData, int action)
 	    Tcl_DeleteTimerHandler(tc->notifyTimer);
 	    tc->notifyTimer = NULL;
 	}
+	if (tc->doneTimer) {
+	    /* The end of the handshake runs in the new thread instead. */
+	    Tcl_DeleteTimerHandler(tc->doneTimer);
+	    tc->doneTimer = NULL;
+	    tc->flags |= TLS_DONE_MOVED;
+	}
     } else {
 	tc->owner = Tcl_GetCurrentThread();
+	if (tc->flags & TLS_DONE_MOVED) {
+	    tc->flags &= ~TLS_DONE_MOVED;
+	    tc->doneTimer = Tcl_CreateTimerHandler(0, DoneTimerProc, tc);
+	}
     }
 }
 

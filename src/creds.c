@@ -378,13 +378,14 @@ Cred_Acquire(Tcl_Interp *interp, Tcl_Obj *desc, int isServer)
 void
 Cred_Retain(Cred *cred)
 {
-    cred->refCount++;
+    /* Atomic: channels sharing credentials may be in different threads. */
+    __atomic_add_fetch(&cred->refCount, 1, __ATOMIC_RELAXED);
 }
 
 void
 Cred_Release(Cred *cred)
 {
-    if (--cred->refCount > 0) {
+    if (__atomic_sub_fetch(&cred->refCount, 1, __ATOMIC_ACQ_REL) > 0) {
 	return;
     }
     FreeCredentialsHandle(&cred->handle);
@@ -392,7 +393,7 @@ Cred_Release(Cred *cred)
 	CertFreeCertificateContext(cred->serverCert);
     }
     if (cred->name != NULL) {
-	Tcl_DecrRefCount(cred->name);
+	ckfree(cred->name);
     }
     ckfree(cred);
     Stats_Add(STAT_CREDENTIALS, -1);
@@ -463,13 +464,16 @@ Creds_AcquireCmd(void *clientData, Tcl_Interp *interp, int objc,
     if (cred == NULL) {
 	return TCL_ERROR;
     }
-    cred->name = Handle_New(interp, HANDLE_CRED, cred);
-    Tcl_IncrRefCount(cred->name);
+    Tcl_Obj *name = Handle_New(interp, HANDLE_CRED, cred);
+    /* A C copy: channels holding the credentials may live in other
+     * threads, where a Tcl_Obj of this one must not be touched. */
+    cred->name = ckalloc(strlen(Tcl_GetString(name)) + 1);
+    strcpy(cred->name, Tcl_GetString(name));
     if (getExpiration) {
-	Tcl_Obj *pair[2] = {cred->name, Tcl_NewWideIntObj(cred->expiry)};
+	Tcl_Obj *pair[2] = {name, Tcl_NewWideIntObj(cred->expiry)};
 	Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
     } else {
-	Tcl_SetObjResult(interp, cred->name);
+	Tcl_SetObjResult(interp, name);
     }
     return TCL_OK;
 }

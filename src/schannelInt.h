@@ -61,7 +61,7 @@ typedef struct Cred {
     DWORD minStrength, maxStrength;	/* Cipher bits allowed, 0: any. */
     Tcl_WideInt expiry;		/* As AcquireCredentialsHandle said. */
     PCCERT_CONTEXT serverCert;	/* Server: our certificate (a reference). */
-    Tcl_Obj *name;		/* Handle name given to the script. */
+    char *name;			/* Handle name given to the script. */
 } Cred;
 
 void		Cred_Retain(Cred *cred);
