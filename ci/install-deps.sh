@@ -4,7 +4,8 @@
 #   - x86_64 mingw-w64 cross compiler, openssl, gnutls-bin, curl, dpkg-dev,
 #     python3 (test peers), tcllib (dtplite for the manual), zip and unzip
 #     (make dist and its test)
-#   - Wine >= 10 (from Debian trixie with a low pin priority on bookworm)
+#   - Wine >= 10 (from Debian trixie with a low pin priority on bookworm;
+#     the trixie core libraries it needs, libc6 first, come with it)
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -78,7 +79,9 @@ Pin-Priority: 100
 PIN
         APT_UPDATED=0
         apt_update_once
-        step "installing Wine from trixie"
+        # Wine 10 needs trixie's libc6: the packages that depend on it
+        # (about 30 core ones, base-files too) move to trixie with it.
+        step "installing Wine from trixie (with the trixie core libraries it needs)"
         run apt-get install -y -q -t trixie wine wine64
     fi
     [ "$(wine_major)" -ge $MIN_WINE_MAJOR ] 2>/dev/null ||
