@@ -5,7 +5,9 @@
  *	channel that `socket` (or -socketcmd) made. Ciphertext moves between
  *	the engine (engine.c) and the channel below with Tcl_ReadRaw and
  *	Tcl_WriteRaw; plaintext moves between the engine and Tcl's generic
- *	I/O layer through the input and output procedures.
+ *	I/O layer through the input and output procedures. Whether a
+ *	negotiated session is acceptable (protocol, strength, verifier,
+ *	automatic verification) is decided in peercheck.c.
  *
  *	Event model:
  *	- While negotiating, the channel keeps readable interest on the socket
@@ -24,22 +26,7 @@
 #include <winsock2.h>		/* Before windows.h (via schannelInt.h). */
 #include <errno.h>
 #include <stdio.h>
-#include "schannelInt.h"
-
-/* Bits of TlsChannel.flags. */
-#define TLS_SERVER		(1 << 0)	/* Server side of the session. */
-#define TLS_NONBLOCKING		(1 << 1)	/* Script set -blocking 0. */
-#define TLS_OPEN		(1 << 2)	/* Negotiated and verified. */
-#define TLS_FAILED		(1 << 3)	/* Error stored in tc->error. */
-#define TLS_EOF			(1 << 4)	/* Peer closed; sticky. */
-#define TLS_BACKGROUND		(1 << 5)	/* Handshake driven by events. */
-#define TLS_DONE_POSTED		(1 << 6)	/* Completion timer scheduled. */
-#define TLS_WRITE_CLOSED	(1 << 7)	/* Our close_notify was sent. */
-#define TLS_CLOSING		(1 << 8)	/* Close procedure has run. */
-#define TLS_STARTED		(1 << 9)	/* Handshake has begun. */
-#define TLS_VERIFYING		(1 << 10)	/* The verifier script runs. */
-#define TLS_DONE_MOVED		(1 << 11)	/* Completion timer dropped by a
-						 * thread move; re-armed there. */
+#include "channelInt.h"
 
 /* A non-blocking write is refused (EAGAIN) while this much ciphertext is
  * still queued, so a fast writer cannot grow the queue without bound. */
@@ -62,29 +49,6 @@
  * 128 KiB reads gave 150 MiB/s, 1 MiB reads 360 MiB/s. */
 #define READ_MIN		(32 * 1024)
 #define READ_MAX		(1024 * 1024)
-
-struct TlsChannel {
-    Tcl_Channel self;		/* Our channel (top of the stack). */
-    Tcl_Channel lower;		/* The channel below (the TCP socket). */
-    Tcl_Interp *interp;		/* For verifier and callbacks. */
-    Tcl_ThreadId owner;		/* Thread whose event loop serves us. */
-    TlsEngine engine;
-    Cred *cred;			/* Our reference. */
-    unsigned flags;
-    int watchMask;		/* Interest of Tcl's generic layer. */
-    int readSize;		/* Bytes asked of the next socket read. */
-    Tcl_TimerToken notifyTimer;	/* Notifies of data held in the engine. */
-    Tcl_TimerToken doneTimer;	/* Runs the end of a background handshake. */
-    char *peerSubject;		/* Client: name to verify (ckalloc'd). */
-    Tcl_Obj *verifier;		/* Command prefix, or NULL. */
-    Tcl_Obj *contextName;	/* Handle for -context and verifiers. */
-    PCCERT_CONTEXT peerCert;	/* The peer's certificate verified on OPEN,
-				 * or NULL (a client that sent none). */
-    Tcl_Obj *error;		/* Stored failure message, or NULL. */
-    Tcl_Obj *errorCode;		/* Its errorCode list. */
-    void (*doneProc)(TlsChannel *tc, int ok, void *data);
-    void *doneData;
-};
 
 static Tcl_DriverBlockModeProc	TlsBlockModeProc;
 static Tcl_DriverClose2Proc	TlsClose2Proc;
@@ -126,17 +90,17 @@ static void	DoneTimerProc(void *clientData);
 
 /*
  *----------------------------------------------------------------------
- * Moving ciphertext between the engine and the socket.
+ * Failures: the first one is kept and reported by every later I/O.
  *----------------------------------------------------------------------
  */
 
 /*
- * SetFailure --
+ * TlsChannel_SetFailure --
  *	Stores the first failure of the channel (message and errorCode) and
  *	makes it visible to Tcl's generic layer. Later failures are ignored.
  */
-static void
-SetFailure(TlsChannel *tc, Tcl_Obj *message, Tcl_Obj *code)
+void
+TlsChannel_SetFailure(TlsChannel *tc, Tcl_Obj *message, Tcl_Obj *code)
 {
     Tcl_IncrRefCount(message);
     Tcl_IncrRefCount(code);
@@ -155,32 +119,39 @@ SetFailure(TlsChannel *tc, Tcl_Obj *message, Tcl_Obj *code)
 }
 
 /*
- * FailStatus --
- *	SetFailure for an SSPI status, e.g. SCHANNEL HANDSHAKE SEC_E_...
+ * TlsChannel_FailStatus --
+ *	Stores a failure for an SSPI status, e.g. SCHANNEL HANDSHAKE SEC_E_...
  */
-static void
-FailStatus(TlsChannel *tc, const char *category, long status,
+void
+TlsChannel_FailStatus(TlsChannel *tc, const char *category, long status,
 	const char *context)
 {
     Tcl_Obj *message, *code;
     Error_Build(category, status, context, &message, &code);
-    SetFailure(tc, message, code);
+    TlsChannel_SetFailure(tc, message, code);
 }
 
 /*
- * FailSimple --
- *	SetFailure with errorCode SCHANNEL CATEGORY DETAIL MESSAGE.
+ * TlsChannel_FailSimple --
+ *	Stores a failure with errorCode SCHANNEL CATEGORY DETAIL MESSAGE.
  */
-static void
-FailSimple(TlsChannel *tc, const char *category, const char *detail,
-	const char *message)
+void
+TlsChannel_FailSimple(TlsChannel *tc, const char *category,
+	const char *detail, const char *message)
 {
     Tcl_Obj *code[4] = {
 	Tcl_NewStringObj("SCHANNEL", -1), Tcl_NewStringObj(category, -1),
 	Tcl_NewStringObj(detail, -1), Tcl_NewStringObj(message, -1)
     };
-    SetFailure(tc, Tcl_NewStringObj(message, -1), Tcl_NewListObj(4, code));
+    TlsChannel_SetFailure(tc, Tcl_NewStringObj(message, -1),
+	    Tcl_NewListObj(4, code));
 }
+
+/*
+ *----------------------------------------------------------------------
+ * Moving ciphertext between the engine and the socket.
+ *----------------------------------------------------------------------
+ */
 
 /*
  * FlushCipher --
@@ -359,229 +330,6 @@ NotifyTimerProc(void *clientData)
  */
 
 /*
- * CheckStrength --
- *	Fails the channel when the negotiated cipher strength is outside the
- *	credentials' -cipherstrength bounds (some platforms ignore them).
- *	Returns 1 when acceptable.
- */
-static int
-CheckStrength(TlsChannel *tc, DWORD bits)
-{
-    DWORD lo = tc->cred->minStrength, hi = tc->cred->maxStrength;
-    if (bits == 0 || (bits >= lo && (hi == 0 || bits <= hi))) {
-	return 1;	/* Unknown (0) or within bounds. */
-    }
-    Tcl_Obj *message = Tcl_ObjPrintf("SSL/TLS negotiation failed: the peer"
-	    " negotiated a %lu-bit cipher, outside the credentials'"
-	    " -cipherstrength %lu..%lu", (unsigned long) bits,
-	    (unsigned long) lo, (unsigned long) hi);
-    Tcl_Obj *code[4] = {
-	Tcl_NewStringObj("SCHANNEL", -1), Tcl_NewStringObj("HANDSHAKE", -1),
-	Tcl_NewStringObj("CIPHERSTRENGTH", -1), Tcl_NewLongObj((long) bits)
-    };
-    SetFailure(tc, message, Tcl_NewListObj(4, code));
-    return 0;
-}
-
-/*
- * CheckProtocol --
- *	Fails the channel when the platform negotiated a protocol version (or
- *	cipher strength) the credentials did not allow (some platforms ignore
- *	the restriction). Returns 1 when acceptable.
- */
-static int
-CheckProtocol(TlsChannel *tc)
-{
-    SecPkgContext_ConnectionInfo info;
-    if (QueryContextAttributesW(&tc->engine.ctx, SECPKG_ATTR_CONNECTION_INFO,
-	    &info) != SEC_E_OK) {
-	return 1;	/* Unknown: nothing to hold against the peer. */
-    }
-    if (info.dwProtocol & tc->cred->protocols) {
-	return CheckStrength(tc, info.dwCipherStrength);
-    }
-    const char *name = Creds_ProtocolName(info.dwProtocol);
-    Tcl_Obj *message = Tcl_ObjPrintf("SSL/TLS negotiation failed: the peer"
-	    " negotiated %s, which the credentials do not allow",
-	    name ? name : "an unknown protocol");
-    Tcl_Obj *code[4] = {
-	Tcl_NewStringObj("SCHANNEL", -1), Tcl_NewStringObj("HANDSHAKE", -1),
-	Tcl_NewStringObj("PROTOCOL", -1), Tcl_NewStringObj(name ? name : "?", -1)
-    };
-    SetFailure(tc, message, Tcl_NewListObj(4, code));
-    return 0;
-}
-
-/*
- * RunVerifier --
- *	Calls {*}verifier chan context at global level. Returns 1 when it
- *	returned true; else stores the failure (its own error passes through).
- */
-static int
-RunVerifier(TlsChannel *tc)
-{
-    Tcl_Interp *interp = tc->interp;
-    Tcl_Obj *cmd = Tcl_DuplicateObj(tc->verifier);
-    Tcl_IncrRefCount(cmd);
-    Tcl_ListObjAppendElement(NULL, cmd,
-	    Tcl_NewStringObj(Tcl_GetChannelName(tc->self), -1));
-    Tcl_ListObjAppendElement(NULL, cmd, tc->contextName);
-    Tcl_Preserve(interp);
-    Tcl_Obj *saved = Tcl_GetObjResult(interp);
-    Tcl_IncrRefCount(saved);
-    int code = Tcl_EvalObjEx(interp, cmd, TCL_EVAL_GLOBAL);
-    Tcl_DecrRefCount(cmd);
-    int ok = 0, accepted = 0;
-    if (code != TCL_OK && code != TCL_ERROR) {
-	Tcl_Obj *msg = Tcl_ObjPrintf("SSL/TLS negotiation failed. Verifier"
-		" callback \"%s\" returned with code %d instead of a boolean.",
-		Tcl_GetString(tc->verifier), code);
-	Tcl_Obj *ec[4] = {
-	    Tcl_NewStringObj("SCHANNEL", -1), Tcl_NewStringObj("VERIFY", -1),
-	    Tcl_NewStringObj("NOTBOOLEAN", -1), Tcl_DuplicateObj(msg)
-	};
-	SetFailure(tc, msg, Tcl_NewListObj(4, ec));
-    } else if (code == TCL_OK) {
-	if (Tcl_GetBooleanFromObj(NULL, Tcl_GetObjResult(interp), &accepted)
-		!= TCL_OK) {
-	    Tcl_Obj *msg = Tcl_ObjPrintf("SSL/TLS negotiation failed. Verifier"
-		    " callback \"%s\" returned a non-boolean value \"%s\".",
-		    Tcl_GetString(tc->verifier),
-		    Tcl_GetString(Tcl_GetObjResult(interp)));
-	    Tcl_Obj *ec[4] = {
-		Tcl_NewStringObj("SCHANNEL", -1), Tcl_NewStringObj("VERIFY", -1),
-		Tcl_NewStringObj("NOTBOOLEAN", -1), Tcl_DuplicateObj(msg)
-	    };
-	    SetFailure(tc, msg, Tcl_NewListObj(4, ec));
-	} else if (!accepted) {
-	    FailSimple(tc, "VERIFY", "REJECTED", "SSL/TLS negotiation failed."
-		    " Verifier callback returned false.");
-	} else {
-	    ok = 1;
-	}
-    } else {
-	Tcl_Obj *options = Tcl_GetReturnOptions(interp, code);
-	Tcl_Obj *key = Tcl_NewStringObj("-errorcode", -1), *ec = NULL;
-	Tcl_IncrRefCount(options);
-	Tcl_IncrRefCount(key);
-	Tcl_DictObjGet(NULL, options, key, &ec);
-	SetFailure(tc, Tcl_DuplicateObj(Tcl_GetObjResult(interp)),
-		ec ? ec : Tcl_NewStringObj("NONE", -1));
-	Tcl_DecrRefCount(key);
-	Tcl_DecrRefCount(options);
-    }
-    Tcl_SetObjResult(interp, saved);
-    Tcl_DecrRefCount(saved);
-    Tcl_Release(interp);
-    if (tc->flags & TLS_CLOSING) {
-	FailSimple(tc, "VERIFY", "CLOSED", "SSL/TLS negotiation failed:"
-		" the verifier closed the channel");
-	return 0;
-    }
-    return ok;
-}
-
-/*
- * VerifyPeer --
- *	Runs once the handshake succeeded: protocol check, then the verifier
- *	if one is set, else (client only) automatic verification of the
- *	server certificate against the trust stores and the peer subject.
- *	Returns 1 and marks the channel OPEN, or 0 with the failure stored.
- */
-static int
-VerifyPeer(TlsChannel *tc)
-{
-    if (!CheckProtocol(tc)) {
-	return 0;
-    }
-    if (tc->verifier != NULL) {
-	tc->flags |= TLS_VERIFYING;
-	int accepted = RunVerifier(tc);
-	tc->flags &= ~TLS_VERIFYING;
-	if (!accepted) {
-	    return 0;
-	}
-    } else if (!(tc->flags & TLS_SERVER)) {
-	PCCERT_CONTEXT cert = NULL;
-	SECURITY_STATUS status = QueryContextAttributesW(&tc->engine.ctx,
-		SECPKG_ATTR_REMOTE_CERT_CONTEXT, &cert);
-	if (status != SEC_E_OK || cert == NULL) {
-	    FailStatus(tc, "VERIFY", status == SEC_E_OK ? SEC_E_CERT_UNKNOWN
-		    : status, "SSL/TLS negotiation failed: no server certificate");
-	    return 0;
-	}
-	VerifyOptions opts;
-	memset(&opts, 0, sizeof(opts));
-	opts.serverName = tc->peerSubject;
-	opts.serverCert = 1;
-	opts.extraStore = cert->hCertStore;
-	opts.revocationFlags = CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT;
-	const char *reason;
-	long result = Cert_Verify(cert, &opts, &reason);
-	CertFreeCertificateContext(cert);
-	if (result != 0) {
-	    char context[200];
-	    snprintf(context, sizeof(context), "SSL/TLS negotiation failed:"
-		    " certificate verification failed (%s) for \"%s\"", reason,
-		    tc->peerSubject ? tc->peerSubject : "");
-	    /* The reason token goes last in the errorCode: it tells apart
-	     * failures that share an HRESULT (expired and notyetvalid,
-	     * untrustedroot and selfsigned, the name mismatches). */
-	    Tcl_Obj *message, *code;
-	    Error_Build("VERIFY", result, context, &message, &code);
-	    Tcl_ListObjAppendElement(NULL, code, Tcl_NewStringObj(reason, -1));
-	    SetFailure(tc, message, code);
-	    return 0;
-	}
-    }
-    /* The certificate verified now: a renegotiation may not change it. */
-    if (QueryContextAttributesW(&tc->engine.ctx,
-	    SECPKG_ATTR_REMOTE_CERT_CONTEXT, &tc->peerCert) != SEC_E_OK) {
-	tc->peerCert = NULL;
-    }
-    tc->flags |= TLS_OPEN;
-    return 1;
-}
-
-/*
- * CheckRenegotiated --
- *	After a renegotiation (or a TLS 1.3 post-handshake exchange) completed
- *	in the engine: the protocol and strength rules hold again, and the
- *	peer must present the certificate that was verified at the start (a
- *	new one would bypass the verification). Returns 1, or 0 with the
- *	failure stored.
- */
-static int
-CheckRenegotiated(TlsChannel *tc)
-{
-    tc->engine.reopened = 0;
-    if (!CheckProtocol(tc)) {
-	return 0;
-    }
-    PCCERT_CONTEXT now = NULL;
-    if (QueryContextAttributesW(&tc->engine.ctx,
-	    SECPKG_ATTR_REMOTE_CERT_CONTEXT, &now) != SEC_E_OK) {
-	now = NULL;
-    }
-    int same = (now == NULL && tc->peerCert == NULL) || (now != NULL
-	    && tc->peerCert != NULL
-	    && now->cbCertEncoded == tc->peerCert->cbCertEncoded
-	    && memcmp(now->pbCertEncoded, tc->peerCert->pbCertEncoded,
-		    now->cbCertEncoded) == 0);
-    if (now != NULL) {
-	CertFreeCertificateContext(now);
-    }
-    if (!same) {
-	FailSimple(tc, "VERIFY", "RENEGOTIATION", "TLS read failed: the peer"
-		" presented another certificate when renegotiating");
-	return 0;
-    }
-    TRACE("%s renegotiated with the same peer certificate",
-	    Tcl_GetChannelName(tc->self));
-    return 1;
-}
-
-/*
  * DecryptReceived --
  *	Decrypts what the socket delivered, stores a failure, checks a
  *	completed renegotiation, and sends what the engine produced (handshake
@@ -591,9 +339,9 @@ static void
 DecryptReceived(TlsChannel *tc, int block)
 {
     if (Engine_Decrypt(&tc->engine) != SEC_E_OK) {
-	FailStatus(tc, "READ", tc->engine.error, "TLS read failed");
+	TlsChannel_FailStatus(tc, "READ", tc->engine.error, "TLS read failed");
     } else if (tc->engine.reopened) {
-	CheckRenegotiated(tc);
+	PeerCheck_Renegotiated(tc);
     }
     FlushCipher(tc, block);
 }
@@ -606,7 +354,7 @@ static void
 HandshakeError(TlsChannel *tc, long status, int eof)
 {
     if (eof) {
-	FailSimple(tc, "HANDSHAKE", "EOF",
+	TlsChannel_FailSimple(tc, "HANDSHAKE", "EOF",
 		"SSL/TLS negotiation failed: unexpected EOF during TLS negotiation");
     } else if (status != 0 && tc->engine.peerAlert >= 0) {
 	const char *name = Engine_AlertName(tc->engine.peerAlert);
@@ -614,9 +362,9 @@ HandshakeError(TlsChannel *tc, long status, int eof)
 	snprintf(context, sizeof(context), "SSL/TLS negotiation failed: the"
 		" peer sent a fatal alert, %s (%d)", name ? name : "unknown",
 		tc->engine.peerAlert);
-	FailStatus(tc, "HANDSHAKE", status, context);
+	TlsChannel_FailStatus(tc, "HANDSHAKE", status, context);
     } else if (status != 0) {
-	FailStatus(tc, "HANDSHAKE", status, "SSL/TLS negotiation failed");
+	TlsChannel_FailStatus(tc, "HANDSHAKE", status, "SSL/TLS negotiation failed");
     } else {
 	Tcl_Obj *msg = Tcl_ObjPrintf("SSL/TLS negotiation failed: %s",
 		Tcl_ErrnoMsg(Tcl_GetErrno()));
@@ -624,7 +372,7 @@ HandshakeError(TlsChannel *tc, long status, int eof)
 	    Tcl_NewStringObj("SCHANNEL", -1), Tcl_NewStringObj("HANDSHAKE", -1),
 	    Tcl_NewStringObj("SOCKET", -1), Tcl_NewStringObj(Tcl_ErrnoId(), -1)
 	};
-	SetFailure(tc, msg, Tcl_NewListObj(4, code));
+	TlsChannel_SetFailure(tc, msg, Tcl_NewListObj(4, code));
     }
 }
 
@@ -729,7 +477,7 @@ TlsChannel_Handshake(Tcl_Interp *interp, TlsChannel *tc)
 		: StepHandshake(tc, (tc->flags & TLS_STARTED) != 0, 1);
 	tc->flags |= TLS_DONE_POSTED;
 	if (done == 1) {
-	    VerifyPeer(tc);
+	    PeerCheck_Open(tc);
 	}
 	if (!(tc->flags & TLS_CLOSING)) {
 	    if ((tc->flags & TLS_OPEN) && tc->engine.cipherOut.len > 0) {
@@ -783,7 +531,7 @@ DoneTimerProc(void *clientData)
     tc->doneTimer = NULL;
     Tcl_Preserve(tc);
     if (!(tc->flags & TLS_FAILED)) {
-	VerifyPeer(tc);
+	PeerCheck_Open(tc);
     }
     if (!(tc->flags & TLS_CLOSING)) {
 	if (tc->flags & TLS_OPEN) {
@@ -832,8 +580,8 @@ NoteSocketEnd(TlsChannel *tc)
 {
     if (tc->engine.cipherIn.len > 0 && tc->engine.state == ENGINE_OPEN
 	    && !(tc->flags & TLS_FAILED)) {
-	FailSimple(tc, "READ", "TRUNCATED", "TLS read failed: the connection"
-		" closed in the middle of a TLS record (data was cut off)");
+	TlsChannel_FailSimple(tc, "READ", "TRUNCATED", "TLS read failed:"
+		" the connection closed in the middle of a TLS record (data was cut off)");
 	return;
     }
     tc->flags |= TLS_EOF;
@@ -853,7 +601,7 @@ SocketWriteError(TlsChannel *tc)
 	Tcl_NewStringObj("SCHANNEL", -1), Tcl_NewStringObj("WRITE", -1),
 	Tcl_NewStringObj("SOCKET", -1), Tcl_NewStringObj(Tcl_ErrnoId(), -1)
     };
-    SetFailure(tc, msg, Tcl_NewListObj(4, code));
+    TlsChannel_SetFailure(tc, msg, Tcl_NewListObj(4, code));
 }
 
 /*
@@ -992,7 +740,7 @@ TlsOutputProc(void *instanceData, const char *buf, int toWrite,
 	return -1;
     }
     if (status != SEC_E_OK) {
-	FailStatus(tc, "WRITE", status, "TLS write failed");
+	TlsChannel_FailStatus(tc, "WRITE", status, "TLS write failed");
 	return ReportFailure(tc, errorCodePtr);
     }
     if ((tc->flags & TLS_OPEN) && FlushCipher(tc, !nonblocking) < 0) {
