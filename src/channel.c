@@ -959,8 +959,9 @@ DrainWithDeadline(TlsChannel *tc, int ms)
  * TlsChannel_HalfClose --
  *	Closes the write side: flushes buffered output, sends close_notify and
  *	shuts the socket's write side; reading continues. (Tcl 8.6 refuses
- *	`close $chan write` on any stacked channel, so tls_close does this
- *	itself.) Returns TCL_OK or TCL_ERROR with a message in interp.
+ *	`close $chan write` on any stacked channel before asking the driver,
+ *	so tls_close and the extended close of halfclose.c call this.)
+ *	Returns TCL_OK or TCL_ERROR with a message in interp.
  */
 int
 TlsChannel_HalfClose(Tcl_Interp *interp, TlsChannel *tc)

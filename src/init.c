@@ -87,6 +87,7 @@ Schannel_Init(Tcl_Interp *interp)
     if (Tcl_Eval(interp, initScript) != TCL_OK) {
 	return TCL_ERROR;
     }
+    HalfClose_Install(interp);
     Tcl_CallWhenDeleted(interp, ReleaseInterpHandles, NULL);
     return Tcl_PkgProvide(interp, "schannel", PACKAGE_VERSION);
 }

@@ -118,6 +118,9 @@ const char *	TlsChannel_StateName(TlsChannel *tc);
 Tcl_Obj *	TlsChannel_Error(TlsChannel *tc);
 Tcl_Obj *	TlsChannel_ErrorCode(TlsChannel *tc);
 
+/* halfclose.c: Tcl's own close ... write on TLS channels. */
+void		HalfClose_Install(Tcl_Interp *interp);
+
 /* tlscmd.c: the script-level commands on channels. */
 int		TlsCmd_Register(Tcl_Interp *interp);
 

@@ -156,6 +156,13 @@ proc peer-checksum {id word {ms {}}} {
     return [list $len $crc]
 }
 
+# How the stream that a tls_bulk.py sink read ended: close_notify, or tcp
+# (the connection closed without one).
+proc peer-end {id} {
+    regexp {END (\S+)} [peer::waitfor $id {END \S+}] -> how
+    return $how
+}
+
 # Server credentials from the test PFX (RSA key, as Wine needs).
 proc server-credentials {{pfx server.pfx}} {
     set store [cert_temporary_store -pfx [readfile [certfile $pfx] 1]]

@@ -19,6 +19,9 @@
 # Name-check set:
 #   longname.pem/.key/.pfx  signed by ca, its only dNSName is 511 characters
 #                         long (8 labels of 60 "a", then 23 "b")
+# Extra set:
+#   client-pw.pfx         client.pem/.key with the password "s3cret pass"
+#   badsig.pem/.key       server.pem with one byte of its signature changed
 # PFX files have an empty password unless noted.
 set -eu
 dir=${1:?usage: make-certs.sh DIR}
@@ -141,4 +144,19 @@ if [ ! -f done-names ]; then
     long="$long.$long.$long.$long.$long.$long.$long.$long.$(printf 'b%.0s' $(seq 23))"
     make_leaf longname ca longname serverAuth "DNS:$long"
     touch done-names
+fi
+
+if [ ! -f done-extra ]; then
+    openssl pkcs12 -export -in client.pem -inkey client.key -out client-pw.pfx \
+        -passout 'pass:s3cret pass' -name client 2>/dev/null
+    # The signature is the last bytes of the DER certificate.
+    openssl x509 -in server.pem -outform DER -out badsig.der
+    size=$(stat -c %s badsig.der)
+    last=$(od -An -tu1 -j $((size - 1)) -N1 badsig.der | tr -d ' ')
+    printf "\\$(printf %03o $(( (last + 1) % 256 )))" |
+        dd of=badsig.der bs=1 seek=$((size - 1)) conv=notrunc status=none
+    openssl x509 -inform DER -in badsig.der -out badsig.pem
+    cp server.key badsig.key
+    rm -f badsig.der
+    touch done-extra
 fi

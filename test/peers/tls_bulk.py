@@ -5,7 +5,9 @@ Usage: tls_bulk.py ROLE MODE PORT CERT KEY [COUNT [CHUNK]]
         client: connect to 127.0.0.1:PORT (no verification: the product
                 under test is the server)
   MODE  sink:   read until the peer's close_notify (or TCP close), then
-                print "RECEIVED <bytes> <crc32>"
+                print "RECEIVED <bytes> <crc32>" and how the stream ended:
+                "END close_notify", or "END tcp" when the TCP connection
+                closed without one
         lazysink: like sink, but after the handshake print "WAITING" and
                 read nothing until a line arrives on stdin (so the peer's
                 writes back up)
@@ -32,30 +34,33 @@ if role == "server":
     listener = socket.create_server(("127.0.0.1", port))
     print("READY", flush=True)
     raw, _ = listener.accept()
-    tls = context.wrap_socket(raw, server_side=True)
+    tls = context.wrap_socket(raw, server_side=True,
+                              suppress_ragged_eofs=False)
 else:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     raw = socket.create_connection(("127.0.0.1", port))
-    tls = context.wrap_socket(raw)
+    tls = context.wrap_socket(raw, suppress_ragged_eofs=False)
 
 if mode == "lazysink":
     tls.do_handshake()
     print("WAITING", flush=True)
     sys.stdin.readline()
 if mode in ("sink", "lazysink"):
-    total, crc = 0, 0
+    total, crc, end = 0, 0, "close_notify"
     while True:
         try:
             data = tls.recv(1 << 20)
         except (ssl.SSLEOFError, ConnectionResetError):
+            end = "tcp"         # ragged EOF: no close_notify came
             break
         if not data:
-            break
+            break               # the peer's close_notify
         total += len(data)
         crc = zlib.crc32(data, crc)
     print("RECEIVED %d %d" % (total, crc), flush=True)
+    print("END %s" % end, flush=True)
     try:
         tls.unwrap()
     except (ssl.SSLError, OSError):
