@@ -47,6 +47,17 @@ proc readfile {path {binary 0}} {
     return $data
 }
 
+# CPU seconds (user + system) this process used so far, from /proc under
+# Wine; -1 where there is no /proc (real Windows).
+proc cpu-seconds {} {
+    if {[catch {readfile Z:/proc/self/stat} stat]} { return -1 }
+    # Fields after the ")" closing the command name: utime and stime are
+    # the 12th and 13th (clock ticks, 100 per second).
+    set rest [split [string trim [string range $stat [expr {[string last ")" $stat] + 1}] end]]]
+    expr {([lindex $rest 11] + [lindex $rest 12]) / 100.0}
+}
+testConstraint hasProcStat [expr {[cpu-seconds] >= 0}]
+
 # Time limit for any single wait on the network, in ms.
 set ::waitLimit 20000
 
