@@ -10,7 +10,9 @@
 #	  -pfx       PFX file with certificate and RSA key
 #	             (default build/test-certs/server.pfx, made by `make test`)
 #	Prints "listening on https://localhost:PORT/" once ready. Stops when
-#	its standard input ends. Try: curl --cacert ca.pem https://localhost:PORT/FILE
+#	its standard input ends (under Wine, a Windows Tcl does not see the
+#	end of a Linux pipe: kill it there). Try:
+#	curl --cacert ca.pem https://localhost:PORT/FILE
 
 set topDir [file dirname [file dirname [file normalize [info script]]]]
 if {[file isdirectory [file join $topDir build lib]]} {
