@@ -87,6 +87,7 @@ static const char *const ownOptions[] = {
 
 static void	NotifyTimerProc(void *clientData);
 static void	DoneTimerProc(void *clientData);
+static void	KickTimerProc(void *clientData);
 
 /*
  *----------------------------------------------------------------------
@@ -517,6 +518,28 @@ TlsChannel_StartBackground(TlsChannel *tc,
     tc->doneData = data;
     tc->flags |= TLS_BACKGROUND;
     UpdateSocketInterest(tc);
+    if (Tcl_ChannelBuffered(tc->lower) > 0 && tc->kickTimer == NULL) {
+	/* The peer's first handshake bytes were read into Tcl's buffer with
+	 * the last line before starttls (a pipelining peer): the socket will
+	 * not report them again. */
+	tc->kickTimer = Tcl_CreateTimerHandler(0, KickTimerProc, tc);
+    }
+}
+
+/*
+ * KickTimerProc --
+ *	Steps a background handshake on input already buffered below us, as
+ *	if the socket had reported it.
+ */
+static void
+KickTimerProc(void *clientData)
+{
+    TlsChannel *tc = clientData;
+    tc->kickTimer = NULL;
+    if (!(tc->flags & (TLS_CLOSING | TLS_OPEN | TLS_FAILED))
+	    && Tcl_ChannelBuffered(tc->lower) > 0) {
+	Tcl_NotifyChannel(tc->lower, TCL_READABLE);
+    }
 }
 
 /*
@@ -1022,7 +1045,10 @@ TlsClose2Proc(void *instanceData, Tcl_Interp *interp, int flags)
     if (tc->doneTimer) {
 	Tcl_DeleteTimerHandler(tc->doneTimer);
     }
-    tc->notifyTimer = tc->doneTimer = NULL;
+    if (tc->kickTimer) {
+	Tcl_DeleteTimerHandler(tc->kickTimer);
+    }
+    tc->notifyTimer = tc->doneTimer = tc->kickTimer = NULL;
     SendCloseNotify(tc);
     Tcl_DriverWatchProc *watch = Tcl_ChannelWatchProc(Tcl_GetChannelType(tc->lower));
     if (watch) {
@@ -1154,6 +1180,11 @@ TlsThreadActionProc(void *instanceData, int action)
 	    Tcl_DeleteTimerHandler(tc->notifyTimer);
 	    tc->notifyTimer = NULL;
 	}
+	if (tc->kickTimer) {
+	    Tcl_DeleteTimerHandler(tc->kickTimer);
+	    tc->kickTimer = NULL;
+	    tc->flags |= TLS_KICK_MOVED;
+	}
 	if (tc->doneTimer) {
 	    /* The end of the handshake runs in the new thread instead. */
 	    Tcl_DeleteTimerHandler(tc->doneTimer);
@@ -1162,6 +1193,10 @@ TlsThreadActionProc(void *instanceData, int action)
 	}
     } else {
 	tc->owner = Tcl_GetCurrentThread();
+	if (tc->flags & TLS_KICK_MOVED) {
+	    tc->flags &= ~TLS_KICK_MOVED;
+	    tc->kickTimer = Tcl_CreateTimerHandler(0, KickTimerProc, tc);
+	}
 	if (tc->flags & TLS_DONE_MOVED) {
 	    tc->flags &= ~TLS_DONE_MOVED;
 	    tc->doneTimer = Tcl_CreateTimerHandler(0, DoneTimerProc, tc);

@@ -25,6 +25,7 @@
 #define TLS_VERIFYING		(1 << 10)	/* The verifier script runs. */
 #define TLS_DONE_MOVED		(1 << 11)	/* Completion timer dropped by a
 						 * thread move; re-armed there. */
+#define TLS_KICK_MOVED		(1 << 12)	/* Likewise, the start on buffered input. */
 
 struct TlsChannel {
     Tcl_Channel self;		/* Our channel (top of the stack). */
@@ -38,6 +39,8 @@ struct TlsChannel {
     int readSize;		/* Bytes asked of the next socket read. */
     Tcl_TimerToken notifyTimer;	/* Notifies of data held in the engine. */
     Tcl_TimerToken doneTimer;	/* Runs the end of a background handshake. */
+    Tcl_TimerToken kickTimer;	/* Starts a background handshake on input
+				 * Tcl had already read from the socket. */
     char *peerSubject;		/* Client: name to verify (ckalloc'd). */
     Tcl_Obj *verifier;		/* Command prefix, or NULL. */
     Tcl_Obj *contextName;	/* Handle for -context and verifiers. */

@@ -282,7 +282,6 @@ Cred_Acquire(Tcl_Interp *interp, Tcl_Obj *desc, int isServer)
     Tcl_Obj *value;
     Tcl_Size n;
     Tcl_Obj **elems;
-    long number;
 
     if ((value = DescriptionValue(desc, "protocols")) != NULL
 	    && ParseProtocols(interp, value, &protocols) != TCL_OK) {
@@ -308,10 +307,17 @@ Cred_Acquire(Tcl_Interp *interp, Tcl_Obj *desc, int isServer)
 	return NULL;
     }
     if ((value = DescriptionValue(desc, "sessionlifespan")) != NULL) {
-	if (Tcl_GetLongFromObj(interp, value, &number) != TCL_OK) {
+	/* Checked again: a description may be written by hand. */
+	Tcl_WideInt ms;
+	if (Tcl_GetWideIntFromObj(interp, value, &ms) != TCL_OK) {
 	    return NULL;
 	}
-	lifespan = (DWORD) number;
+	if (ms < 0 || ms > 0x7fffffff) {
+	    Error_Simple(interp, "CREDENTIALS", "SESSIONLIFESPAN",
+		    "-sessionlifespan needs milliseconds, 0 to 2147483647");
+	    return NULL;
+	}
+	lifespan = (DWORD) ms;
     }
     if ((value = DescriptionValue(desc, "cipherstrength")) != NULL) {
 	/* Checked again: a description may be written by hand. */

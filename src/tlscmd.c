@@ -181,6 +181,10 @@ AcceptDone(TlsChannel *tc, int ok, void *data)
 	FreePendingAccept(pa);
 	return;
     }
+    /* The connection is no longer the listener's: the script's callback
+     * (or tls_background_error) may close the listener, which must leave
+     * this connection alone, as for a plain socket. */
+    DetachPendingAccept(pa);
     Tcl_Preserve(interp);
     if (ok == 1) {
 	Tcl_SetChannelOption(NULL, chan, "-blocking", "1");
@@ -195,9 +199,19 @@ AcceptDone(TlsChannel *tc, int ok, void *data)
 	}
 	Tcl_DecrRefCount(cmd);
     } else {
-	CallBackgroundError(interp, TlsChannel_Error(tc),
-		TlsChannel_ErrorCode(tc));
-	Tcl_UnregisterChannel(interp, chan);
+	Tcl_Obj *message = TlsChannel_Error(tc), *code = TlsChannel_ErrorCode(tc);
+	Tcl_IncrRefCount(message);
+	Tcl_IncrRefCount(code);
+	CallBackgroundError(interp, message, code);
+	Tcl_DecrRefCount(message);
+	Tcl_DecrRefCount(code);
+	/* Unless the handler closed it already. */
+	Tcl_Channel still = Tcl_GetChannel(interp, Tcl_GetString(pa->chanName),
+		NULL);
+	if (still != NULL && Tcl_GetTopChannel(still) == chan) {
+	    Tcl_UnregisterChannel(interp, chan);
+	}
+	Tcl_ResetResult(interp);
     }
     FreePendingAccept(pa);
     Tcl_Release(interp);
