@@ -85,6 +85,11 @@ TemporaryStoreCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
 	    pfx = objv[i + 1];
 	}
     }
+    if (password != NULL && pfx == NULL) {
+	/* A password alone would be ignored: the script forgot the PFX. */
+	return Error_Usage(interp,
+		"cert_temporary_store ?-pfx BLOB ?-password PASSWORD??");
+    }
     HCERTSTORE store;
     if (pfx == NULL) {
 	store = CertOpenStore(CERT_STORE_PROV_MEMORY, 0, 0, 0, NULL);

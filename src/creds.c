@@ -84,6 +84,26 @@ ParseProtocols(Tcl_Interp *interp, Tcl_Obj *list, DWORD *bits)
 }
 
 /*
+ * ParseLifespan --
+ *	Reads a -sessionlifespan value: milliseconds, 0 to 2^31-1. Returns
+ *	TCL_OK or TCL_ERROR with a message.
+ */
+static int
+ParseLifespan(Tcl_Interp *interp, Tcl_Obj *value, DWORD *msPtr)
+{
+    Tcl_WideInt ms;
+    if (Tcl_GetWideIntFromObj(interp, value, &ms) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    if (ms < 0 || ms > 0x7fffffff) {
+	return Error_Simple(interp, "CREDENTIALS", "SESSIONLIFESPAN",
+		"-sessionlifespan needs milliseconds, 0 to 2147483647");
+    }
+    *msPtr = (DWORD) ms;
+    return TCL_OK;
+}
+
+/*
  * Creds_SchannelCredentialsCmd --
  *	sspi_schannel_credentials ?-certificates L? ?-protocols L?
  *	    ?-cipherstrength {MIN ?MAX?}? ?-rootstore H? ?-sessionlifespan MS?
@@ -160,13 +180,8 @@ Creds_SchannelCredentialsCmd(void *clientData, Tcl_Interp *interp, int objc,
 	    }
 	    break;
 	case 4: {
-	    Tcl_WideInt ms;
-	    if (Tcl_GetWideIntFromObj(interp, value, &ms) != TCL_OK) {
-		goto error;
-	    }
-	    if (ms < 0 || ms > 0x7fffffff) {
-		Error_Simple(interp, "CREDENTIALS", "SESSIONLIFESPAN",
-			"-sessionlifespan needs milliseconds, 0 to 2147483647");
+	    DWORD ms;
+	    if (ParseLifespan(interp, value, &ms) != TCL_OK) {
 		goto error;
 	    }
 	    break;
@@ -308,16 +323,9 @@ Cred_Acquire(Tcl_Interp *interp, Tcl_Obj *desc, int isServer)
     }
     if ((value = DescriptionValue(desc, "sessionlifespan")) != NULL) {
 	/* Checked again: a description may be written by hand. */
-	Tcl_WideInt ms;
-	if (Tcl_GetWideIntFromObj(interp, value, &ms) != TCL_OK) {
+	if (ParseLifespan(interp, value, &lifespan) != TCL_OK) {
 	    return NULL;
 	}
-	if (ms < 0 || ms > 0x7fffffff) {
-	    Error_Simple(interp, "CREDENTIALS", "SESSIONLIFESPAN",
-		    "-sessionlifespan needs milliseconds, 0 to 2147483647");
-	    return NULL;
-	}
-	lifespan = (DWORD) ms;
     }
     if ((value = DescriptionValue(desc, "cipherstrength")) != NULL) {
 	/* Checked again: a description may be written by hand. */

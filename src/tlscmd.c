@@ -625,6 +625,7 @@ TlsSocketCmd(void *cd, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
     }
     if (Tcl_GetChannelMode(chan) != (TCL_READABLE | TCL_WRITABLE)) {
 	Cred_Release(cred);
+	Tcl_UnregisterChannel(interp, chan);	/* Nobody would take it. */
 	return Error_Simple(interp, "SOCKET", "MODE", "the socket command did"
 		" not return a channel open for reading and writing");
     }
