@@ -1,18 +1,45 @@
 #!/usr/bin/env bash
 # ci/build-tcl.sh: cross-build Tcl 8.6 for Windows (x86_64) from Debian's
-# tcl8.6 source package into build/tcl-win. Cached: does nothing when
-# build/tcl-win/bin/tclsh86.exe and the stubs library already exist.
+# tcl8.6 source package into build/tcl-win, with Tcl's own test commands
+# (the Tcltest package: testthread, testchannel cut/splice), which the
+# thread tests use to move channels between threads (Debian's source has
+# no Thread extension). Cached: does nothing when build/tcl-win already
+# has tclsh86.exe, the stubs library, tcltest and the Tcltest package.
 set -u
 . "$(dirname "$0")/lib.sh"
 
 PREFIX=$BUILD_DIR/tcl-win
 SRC_DIR=$BUILD_DIR/tcl-src
+TESTPKG_DIR=$PREFIX/lib/Tcltest$TCL_VERSION
+
+# install_testpkg: builds Tcl's test commands in $SRC_DIR/obj (configured
+# already) and installs them as the package Tcltest, which
+# "package require Tcltest" then loads into a Windows tclsh86.exe.
+install_testpkg() {
+    step "building Tcl's test commands (package Tcltest)"
+    (cd "$SRC_DIR/obj" && make tcltest > tcltest.log 2>&1) ||
+        fail "make tcltest failed; see $SRC_DIR/obj/tcltest.log"
+    [ -f "$SRC_DIR/obj/tcltest86.dll" ] || fail "tcltest86.dll not built"
+    step "installing package Tcltest into $TESTPKG_DIR"
+    mkdir -p "$TESTPKG_DIR"
+    run cp "$SRC_DIR/obj/tcltest86.dll" "$TESTPKG_DIR/"
+    printf 'package ifneeded Tcltest %s [list load [file join $dir tcltest86.dll] Tcltest]\n' \
+        "$TCL_VERSION" > "$TESTPKG_DIR/pkgIndex.tcl"
+}
 
 step "checking Windows Tcl in $PREFIX"
 if [ -x "$PREFIX/bin/tclsh86.exe" ] && [ -f "$PREFIX/lib/libtclstub86.a" ] &&
    ls "$PREFIX"/lib/tcl8/8.5/tcltest-*.tm >/dev/null 2>&1; then
-    echo "    already built"
-    exit 0
+    if [ -f "$TESTPKG_DIR/tcltest86.dll" ] && [ -f "$TESTPKG_DIR/pkgIndex.tcl" ]; then
+        echo "    already built"
+        exit 0
+    fi
+    if [ -f "$SRC_DIR/obj/Makefile" ] && [ -f "$SRC_DIR/obj/tcl86.dll" ]; then
+        echo "    built; Tcl's test commands missing"
+        install_testpkg
+        exit 0
+    fi
+    echo "    built without Tcl's test commands and no build tree left: rebuilding"
 fi
 
 mkdir -p "$SRC_DIR"
@@ -59,3 +86,4 @@ step "installing Tcl into $PREFIX"
 make install > install.log 2>&1 || fail "make install failed; see $SRC_DIR/obj/install.log"
 [ -x "$PREFIX/bin/tclsh86.exe" ] || fail "tclsh86.exe not found after install"
 echo "    built $(ls "$PREFIX"/bin/tclsh86*.exe)"
+install_testpkg
