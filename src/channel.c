@@ -467,6 +467,11 @@ TlsChannel_Handshake(Tcl_Interp *interp, TlsChannel *tc)
 	}
 	return -1;
     }
+    if (tc->interp == NULL && interp != NULL) {
+	/* Moved from another thread while negotiating: the verifier runs in
+	 * the interpreter that drives the handshake here. */
+	tc->interp = interp;
+    }
     /* The verifier may close the channel: keep tc until we are done. */
     Tcl_Preserve(tc);
     if (!(tc->flags & (TLS_OPEN | TLS_FAILED)) && !(tc->flags & TLS_NONBLOCKING)) {
@@ -562,7 +567,16 @@ DoneTimerProc(void *clientData)
 	}
 	UpdateSocketInterest(tc);
 	ScheduleNotify(tc);
-	RunDone(tc, (tc->flags & TLS_OPEN) != 0);
+	if (tc->flags & TLS_DONE_DROPPED) {
+	    /* Moved to another thread while negotiating: what the done
+	     * callback would have told the script (writable when open,
+	     * readable and writable when failed). */
+	    tc->flags &= ~TLS_DONE_DROPPED;
+	    Tcl_NotifyChannel(tc->self, (tc->flags & TLS_OPEN)
+		    ? TCL_WRITABLE : (TCL_READABLE | TCL_WRITABLE));
+	} else {
+	    RunDone(tc, (tc->flags & TLS_OPEN) != 0);
+	}
     }
     Tcl_Release(tc);
 }
@@ -1176,6 +1190,16 @@ TlsThreadActionProc(void *instanceData, int action)
 {
     TlsChannel *tc = instanceData;
     if (action == TCL_CHANNEL_THREAD_REMOVE) {
+	/* The interpreter that made the channel stays in this thread: the
+	 * new thread must never call into it (verifier, background errors).
+	 * The owner of a background handshake frees its record here, in its
+	 * own thread; the channel then reports the end of the handshake to
+	 * the new thread's handlers itself. */
+	tc->interp = NULL;
+	if (tc->doneProc != NULL) {
+	    RunDone(tc, -1);
+	    tc->flags |= TLS_DONE_DROPPED;
+	}
 	if (tc->notifyTimer) {
 	    Tcl_DeleteTimerHandler(tc->notifyTimer);
 	    tc->notifyTimer = NULL;

@@ -26,11 +26,14 @@
 #define TLS_DONE_MOVED		(1 << 11)	/* Completion timer dropped by a
 						 * thread move; re-armed there. */
 #define TLS_KICK_MOVED		(1 << 12)	/* Likewise, the start on buffered input. */
+#define TLS_DONE_DROPPED	(1 << 13)	/* A thread move released the done
+						 * callback; the channel notifies. */
 
 struct TlsChannel {
     Tcl_Channel self;		/* Our channel (top of the stack). */
     Tcl_Channel lower;		/* The channel below (the TCP socket). */
-    Tcl_Interp *interp;		/* For verifier and callbacks. */
+    Tcl_Interp *interp;		/* For the verifier; NULL after a thread
+				 * move until tls_handshake names one. */
     Tcl_ThreadId owner;		/* Thread whose event loop serves us. */
     TlsEngine engine;
     Cred *cred;			/* Our reference. */

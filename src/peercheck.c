@@ -148,6 +148,12 @@ PeerCheck_Open(TlsChannel *tc)
     if (!CheckProtocol(tc)) {
 	return 0;
     }
+    if (tc->verifier != NULL && tc->interp == NULL) {
+	TlsChannel_FailSimple(tc, "VERIFY", "MOVED", "SSL/TLS negotiation"
+		" failed: the channel moved to another thread during negotiation"
+		" and no interpreter there ran tls_handshake to call the verifier");
+	return 0;
+    }
     if (tc->verifier != NULL) {
 	tc->flags |= TLS_VERIFYING;
 	int accepted = RunVerifier(tc);
