@@ -225,6 +225,11 @@ Cert_Verify(PCCERT_CONTEXT cert, const VerifyOptions *opts,
 
     *reason = "ok";
     memset(&para, 0, sizeof(para));
+    /* The whole structure: the revocation timeout is one of its extra
+     * fields. (Wine 10 reads them only when cbSize is the older Windows 7
+     * size; with this one it waits about 120 s for a CRL server that never
+     * answers. Giving it the older size is worse: its downloads given up
+     * on then crash the process a moment later.) */
     para.cbSize = sizeof(para);
     para.RequestedUsage.dwType = USAGE_MATCH_TYPE_AND;
     para.RequestedUsage.Usage.cUsageIdentifier = 1;
