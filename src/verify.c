@@ -258,7 +258,10 @@ Cert_Verify(PCCERT_CONTEXT cert, const VerifyOptions *opts,
 	}
 	extra = collection;
     }
-    DWORD chainFlags = opts->revocationFlags;
+    /* Revocation that is to be ignored is not checked at all: checking it
+     * could only wait for downloads whose result is not used. */
+    DWORD chainFlags = (opts->ignoreErrors & CERT_TRUST_IS_REVOKED) ? 0
+	    : opts->revocationFlags;
     if (chainFlags != 0) {
 	/* Online revocation checks wait for the network: at most this long
 	 * for all their downloads together (then soft fail, see below). */
