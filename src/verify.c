@@ -225,6 +225,11 @@ Cert_Verify(PCCERT_CONTEXT cert, const VerifyOptions *opts,
 
     *reason = "ok";
     memset(&para, 0, sizeof(para));
+    /* The whole structure: the revocation timeout is one of its extra
+     * fields. (Wine 10 reads them only when cbSize is the older Windows 7
+     * size; with this one it waits about 120 s for a CRL server that never
+     * answers. Giving it the older size is worse: its downloads given up
+     * on then crash the process a moment later.) */
     para.cbSize = sizeof(para);
     para.RequestedUsage.dwType = USAGE_MATCH_TYPE_AND;
     para.RequestedUsage.Usage.cUsageIdentifier = 1;
@@ -253,7 +258,10 @@ Cert_Verify(PCCERT_CONTEXT cert, const VerifyOptions *opts,
 	}
 	extra = collection;
     }
-    DWORD chainFlags = opts->revocationFlags;
+    /* Revocation that is to be ignored is not checked at all: checking it
+     * could only wait for downloads whose result is not used. */
+    DWORD chainFlags = (opts->ignoreErrors & CERT_TRUST_IS_REVOKED) ? 0
+	    : opts->revocationFlags;
     if (chainFlags != 0) {
 	/* Online revocation checks wait for the network: at most this long
 	 * for all their downloads together (then soft fail, see below). */

@@ -23,8 +23,19 @@
 #   client-pw.pfx         client.pem/.key with the password "s3cret pass"
 #   badsig.pem/.key       server.pem with one byte of its signature changed
 # PFX files have an empty password unless noted.
+#
+# test/make-certs.sh DIR revocation SUB CRLURL OFFLINEURL SILENTURL: the
+# revocation set, made by a test at run time (the URLs hold the port of
+# its CRL server) into DIR/SUB, from ca (DIR must hold the set above):
+#   revoked.pem           server cert whose CRL distribution point is
+#                         CRLURL, revoked (keyCompromise) in ca.crl
+#   good.pem              the same, not revoked
+#   offline.pem           its CRL distribution point is OFFLINEURL
+#   silent.pem            its CRL distribution point is SILENTURL
+#   leaf.key              the key of all four
+#   ca.crl                ca's CRL (DER) listing revoked.pem, 30 days
 set -eu
-dir=${1:?usage: make-certs.sh DIR}
+dir=${1:?usage: make-certs.sh DIR ?revocation SUB CRLURL OFFLINEURL SILENTURL?}
 mkdir -p "$dir"
 cd "$dir"
 days=3650
@@ -105,6 +116,59 @@ CNF
         -extfile "$1.ext" 2>/dev/null
     rm -f "$1.csr" "$1.ext"
 }
+
+# make_revocation SUB CRLURL OFFLINEURL SILENTURL: the revocation set.
+make_revocation() {
+    rm -rf "$1"
+    mkdir -p "$1/db"
+    cd "$1"
+    : > db/index.txt
+    echo 2000 > db/serial
+    echo 2000 > db/crlnumber
+    cat > db/ca.cnf <<CNF
+[ca]
+default_ca = testca
+[testca]
+database = db/index.txt
+new_certs_dir = db
+serial = db/serial
+crlnumber = db/crlnumber
+default_md = sha256
+default_days = $days
+default_crl_days = 30
+policy = anything
+unique_subject = no
+[anything]
+commonName = supplied
+organizationName = optional
+CNF
+    local ca="-config db/ca.cnf -cert ../ca.pem -keyfile ../ca.key"
+    rsa_key leaf.key
+    openssl req -new -key leaf.key -subj "$(subj localhost)" -out leaf.csr 2>/dev/null
+    local name url
+    for name in revoked good offline silent; do
+        case $name in
+            offline) url=$3 ;;
+            silent) url=$4 ;;
+            *) url=$2 ;;
+        esac
+        write_ext "$name" serverAuth "$san"
+        echo "crlDistributionPoints=URI:$url" >> "$name.ext"
+        openssl ca -batch -notext $ca -in leaf.csr -out "$name.pem" \
+            -extfile "$name.ext" 2>/dev/null
+        rm -f "$name.ext"
+    done
+    openssl ca $ca -revoke revoked.pem -crl_reason keyCompromise 2>/dev/null
+    openssl ca -gencrl $ca -out ca-crl.pem 2>/dev/null
+    openssl crl -in ca-crl.pem -outform DER -out ca.crl
+    rm -f leaf.csr ca-crl.pem
+}
+
+if [ "${2:-}" = revocation ]; then
+    [ $# -eq 6 ] || { echo "usage: make-certs.sh DIR revocation SUB CRLURL OFFLINEURL SILENTURL" >&2; exit 2; }
+    make_revocation "$3" "$4" "$5" "$6"
+    exit 0
+fi
 
 if [ ! -f done ]; then
     make_ca ca "schannel test CA"
