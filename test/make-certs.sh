@@ -87,6 +87,28 @@ make_leaf() {
     rm -f "$1.csr" "$1.ext"
 }
 
+# write_ca_config DBDIR: the `openssl ca` configuration DBDIR/ca.cnf for
+# the test CA, its database and serials (and CRL numbers) kept in DBDIR.
+write_ca_config() {
+    cat > "$1/ca.cnf" <<CNF
+[ca]
+default_ca = testca
+[testca]
+database = $1/index.txt
+new_certs_dir = $1
+serial = $1/serial
+crlnumber = $1/crlnumber
+default_md = sha256
+default_days = $days
+default_crl_days = 30
+policy = anything
+unique_subject = no
+[anything]
+commonName = supplied
+organizationName = optional
+CNF
+}
+
 # make_dated name startdate enddate: a server leaf signed by ca with the
 # given validity (YYYYMMDDHHMMSSZ). `openssl ca` sets any dates on every
 # OpenSSL 3 (x509 -not_before only exists from 3.4 on).
@@ -97,20 +119,7 @@ make_dated() {
     mkdir -p ca-db
     : > ca-db/index.txt
     [ -f ca-db/serial ] || echo 1000 > ca-db/serial
-    cat > ca-db/ca.cnf <<CNF
-[ca]
-default_ca = testca
-[testca]
-database = ca-db/index.txt
-new_certs_dir = ca-db
-serial = ca-db/serial
-default_md = sha256
-policy = anything
-unique_subject = no
-[anything]
-commonName = supplied
-organizationName = optional
-CNF
+    write_ca_config ca-db
     openssl ca -batch -notext -config ca-db/ca.cnf -cert ca.pem -keyfile ca.key \
         -in "$1.csr" -out "$1.pem" -startdate "$2" -enddate "$3" \
         -extfile "$1.ext" 2>/dev/null
@@ -125,23 +134,7 @@ make_revocation() {
     : > db/index.txt
     echo 2000 > db/serial
     echo 2000 > db/crlnumber
-    cat > db/ca.cnf <<CNF
-[ca]
-default_ca = testca
-[testca]
-database = db/index.txt
-new_certs_dir = db
-serial = db/serial
-crlnumber = db/crlnumber
-default_md = sha256
-default_days = $days
-default_crl_days = 30
-policy = anything
-unique_subject = no
-[anything]
-commonName = supplied
-organizationName = optional
-CNF
+    write_ca_config db
     local ca="-config db/ca.cnf -cert ../ca.pem -keyfile ../ca.key"
     rsa_key leaf.key
     openssl req -new -key leaf.key -subj "$(subj localhost)" -out leaf.csr 2>/dev/null
