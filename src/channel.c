@@ -1006,6 +1006,11 @@ TlsChannel_HalfClose(Tcl_Interp *interp, TlsChannel *tc)
     if (tc->flags & TLS_WRITE_CLOSED) {
 	return TCL_OK;
     }
+    if (Tcl_GetTopChannel(tc->self) != tc->self) {
+	/* What a transformation above still holds would be cut off. */
+	return Error_Simple(interp, "CHANNEL", "STACKED", "cannot half-close:"
+		" a transformation is stacked above the TLS channel");
+    }
     if (!(tc->flags & TLS_OPEN)) {
 	return Error_Simple(interp, "CHANNEL", "NOTOPEN", (tc->flags & TLS_FAILED)
 		? "cannot half-close: the TLS negotiation failed"
@@ -1028,7 +1033,20 @@ TlsChannel_HalfClose(Tcl_Interp *interp, TlsChannel *tc)
 		Tcl_GetChannelName(tc->self), Tcl_PosixError(interp)));
 	return TCL_ERROR;
     }
-    return TlsClose2Proc(tc, interp, TCL_CLOSE_WRITE) == 0 ? TCL_OK : TCL_ERROR;
+    Tcl_ResetResult(interp);
+    int err = TlsClose2Proc(tc, interp, TCL_CLOSE_WRITE);
+    if (err == 0) {
+	return TCL_OK;
+    }
+    /* The channel below refused to close its write side (it returns an
+     * errno value, usually without a message). */
+    if (*Tcl_GetStringResult(interp) == '\0') {
+	Tcl_SetErrno(err);
+	Tcl_SetObjResult(interp, Tcl_ObjPrintf(
+		"error closing the write side of \"%s\": %s",
+		Tcl_GetChannelName(tc->self), Tcl_PosixError(interp)));
+    }
+    return TCL_ERROR;
 }
 
 /*

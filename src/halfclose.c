@@ -42,7 +42,8 @@ IsWriteDirection(Tcl_Obj *obj)
 /*
  * WrappedCloseCmd --
  *	close chan ?direction?: a write half-close of a TLS channel goes to
- *	TlsChannel_HalfClose; anything else to the original command.
+ *	TlsChannel_HalfClose when the TLS layer is the top of the stack;
+ *	anything else to the original command.
  */
 static int
 WrappedCloseCmd(void *clientData, Tcl_Interp *interp, int objc,
@@ -53,7 +54,11 @@ WrappedCloseCmd(void *clientData, Tcl_Interp *interp, int objc,
 	Tcl_Channel chan = Tcl_GetChannel(interp, Tcl_GetString(objv[1]),
 		NULL);
 	TlsChannel *tc = chan ? TlsChannel_FromChannel(chan) : NULL;
-	if (tc != NULL) {
+	/* Only a TLS channel at the top of its stack: with a transformation
+	 * (zlib push, chan push) above it, the data that transformation
+	 * still holds would be cut off by our close_notify; Tcl's own
+	 * command refuses a half-close of such a stack. */
+	if (tc != NULL && TlsChannel_Channel(tc) == Tcl_GetTopChannel(chan)) {
 	    return TlsChannel_HalfClose(interp, tc);
 	}
 	Tcl_ResetResult(interp);	/* The original reports a bad name. */
@@ -79,15 +84,20 @@ DeleteWrapper(void *clientData)
 /*
  * WrapCommand --
  *	Replaces the object procedure of the command `name` by
- *	WrappedCloseCmd, once. A missing command is left alone (a script may
- *	have removed it). Returns nothing; never fails.
+ *	WrappedCloseCmd, once. A missing or replaced command is left alone
+ *	(a script may have removed or redefined it). Returns nothing; never
+ *	fails.
  */
 static void
 WrapCommand(Tcl_Interp *interp, const char *name)
 {
     Tcl_CmdInfo info;
+    /* Only Tcl's own command, which has no delete procedure: a command
+     * that has one is a script's replacement (a proc, an alias, an
+     * ensemble) or another extension's, and stays exactly what it is (a
+     * proc must stay a proc for `info body`, and runs for every close). */
     if (!Tcl_GetCommandInfo(interp, name, &info) || !info.isNativeObjectProc
-	    || info.objProc == WrappedCloseCmd) {
+	    || info.objProc == WrappedCloseCmd || info.deleteProc != NULL) {
 	return;
     }
     CloseWrapper *w = ckalloc(sizeof(CloseWrapper));
