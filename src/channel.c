@@ -621,6 +621,14 @@ NoteSocketEnd(TlsChannel *tc)
 		" the connection closed in the middle of a TLS record (data was cut off)");
 	return;
     }
+    if (tc->engine.skippedAlert != 0 && tc->engine.state == ENGINE_OPEN
+	    && !(tc->flags & TLS_FAILED)) {
+	/* The last record was an alert the platform could not report, and
+	 * no close_notify followed: most likely a fatal alert. */
+	TlsChannel_FailStatus(tc, "READ", tc->engine.skippedAlert,
+		"TLS read failed: the peer sent an alert and closed the connection");
+	return;
+    }
     tc->flags |= TLS_EOF;
 }
 

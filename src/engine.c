@@ -392,10 +392,27 @@ Engine_Decrypt(TlsEngine *e)
 	if (status == SEC_E_INCOMPLETE_MESSAGE) {
 	    break;
 	}
+	if (status == SEC_E_INTERNAL_ERROR && recordType == TLS_CONTENT_ALERT
+		&& e->skippedAlert == 0 && Engine_HasWholeRecord(e)) {
+	    /* An alert the platform cannot report (Wine's Schannel fails
+	     * on every alert but close_notify, after consuming the record;
+	     * a warning, e.g. user_canceled or no_renegotiation, leaves the
+	     * session usable). Pass over it: data after a warning is still
+	     * delivered; after a fatal alert the next record fails, and an
+	     * end of the connection right after it is an error, not EOF. */
+	    const unsigned char *h = ByteBuf_Head(&e->cipherIn);
+	    ByteBuf_Consume(&e->cipherIn,
+		    TLS_RECORD_HEADER + (((size_t) h[3] << 8) | h[4]));
+	    e->skippedAlert = status;
+	    TRACE("engine %p: alert record passed over (0x%08lx)", (void *) e,
+		    (unsigned long) status);
+	    continue;
+	}
 	if (status != SEC_E_OK && status != SEC_I_RENEGOTIATE
 		&& status != SEC_I_CONTEXT_EXPIRED) {
 	    return Fail(e, status, "DecryptMessage");
 	}
+	e->skippedAlert = 0;
 	size_t extra = 0, plain = 0;
 	for (int i = 0; i < 4; i++) {
 	    if (b[i].BufferType == SECBUFFER_DATA && b[i].cbBuffer > 0) {

@@ -44,6 +44,10 @@ typedef struct TlsEngine {
 				 * once it re-checked the session). */
     int kickHandshake;		/* Step once even without input (a
 				 * renegotiation the peer asked for). */
+    SECURITY_STATUS skippedAlert;	/* The status of the last alert
+				 * record the platform failed to decrypt
+				 * and that was passed over (0: none since
+				 * the last record that decrypted). */
     SecPkgContext_StreamSizes sizes;	/* Valid once OPEN. */
     ByteBuf cipherIn;		/* Received, not yet processed. */
     ByteBuf cipherOut;		/* Produced, not yet sent. */
