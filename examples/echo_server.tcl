@@ -29,21 +29,36 @@ foreach {name value} $argv {
     dict set opts $name $value
 }
 
+# server-credentials STORE TYPE TERM: credentials for the first certificate
+# of STORE that matches and whose private key can be used (a store often
+# holds several matches, e.g. an expired one or one without its key).
+proc server-credentials {store type term} {
+    set cert [cert_store_find_certificate $store $type $term]
+    set why "no certificate matches"
+    while {$cert ne ""} {
+        if {![catch {sspi_acquire_credentials -role server -credentials \
+                         [sspi_schannel_credentials -certificates [list $cert]]} creds]} {
+            cert_release $cert
+            return $creds
+        }
+        set why $creds
+        set next [cert_store_find_certificate $store $type $term $cert]
+        cert_release $cert
+        set cert $next
+    }
+    error "no usable server certificate ($why)"
+}
+
 # The server certificate: from the named system store, or from the PFX.
 if {[dict get $opts -store] ne ""} {
     set store [cert_system_store_open [dict get $opts -store] user]
-    set cert [cert_store_find_certificate $store subject_substring \
-                  [dict get $opts -subject]]
+    set creds [server-credentials $store subject_substring [dict get $opts -subject]]
 } else {
     set f [open [dict get $opts -pfx] rb]
     set store [cert_temporary_store -pfx [read $f] -password [dict get $opts -password]]
     close $f
-    set cert [cert_store_find_certificate $store any]
+    set creds [server-credentials $store any {}]
 }
-if {$cert eq ""} { error "no certificate found" }
-set creds [sspi_acquire_credentials -role server \
-               -credentials [sspi_schannel_credentials -certificates [list $cert]]]
-cert_release $cert
 cert_store_release $store
 
 # Called once a client completed the TLS handshake.
