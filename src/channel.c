@@ -149,6 +149,23 @@ TlsChannel_FailSimple(TlsChannel *tc, const char *category,
 }
 
 /*
+ * FailSocket --
+ *	Stores a failure for the socket's last errno: "CONTEXT: reason", with
+ *	errorCode SCHANNEL CATEGORY SOCKET ERRNO-ID.
+ */
+static void
+FailSocket(TlsChannel *tc, const char *category, const char *context)
+{
+    Tcl_Obj *msg = Tcl_ObjPrintf("%s: %s", context,
+	    Tcl_ErrnoMsg(Tcl_GetErrno()));
+    Tcl_Obj *code[4] = {
+	Tcl_NewStringObj("SCHANNEL", -1), Tcl_NewStringObj(category, -1),
+	Tcl_NewStringObj("SOCKET", -1), Tcl_NewStringObj(Tcl_ErrnoId(), -1)
+    };
+    TlsChannel_SetFailure(tc, msg, Tcl_NewListObj(4, code));
+}
+
+/*
  *----------------------------------------------------------------------
  * Moving ciphertext between the engine and the socket.
  *----------------------------------------------------------------------
@@ -367,13 +384,7 @@ HandshakeError(TlsChannel *tc, long status, int eof)
     } else if (status != 0) {
 	TlsChannel_FailStatus(tc, "HANDSHAKE", status, "SSL/TLS negotiation failed");
     } else {
-	Tcl_Obj *msg = Tcl_ObjPrintf("SSL/TLS negotiation failed: %s",
-		Tcl_ErrnoMsg(Tcl_GetErrno()));
-	Tcl_Obj *code[4] = {
-	    Tcl_NewStringObj("SCHANNEL", -1), Tcl_NewStringObj("HANDSHAKE", -1),
-	    Tcl_NewStringObj("SOCKET", -1), Tcl_NewStringObj(Tcl_ErrnoId(), -1)
-	};
-	TlsChannel_SetFailure(tc, msg, Tcl_NewListObj(4, code));
+	FailSocket(tc, "HANDSHAKE", "SSL/TLS negotiation failed");
     }
 }
 
@@ -640,13 +651,7 @@ NoteSocketEnd(TlsChannel *tc)
 static void
 SocketWriteError(TlsChannel *tc)
 {
-    Tcl_Obj *msg = Tcl_ObjPrintf("TLS write failed: %s",
-	    Tcl_ErrnoMsg(Tcl_GetErrno()));
-    Tcl_Obj *code[4] = {
-	Tcl_NewStringObj("SCHANNEL", -1), Tcl_NewStringObj("WRITE", -1),
-	Tcl_NewStringObj("SOCKET", -1), Tcl_NewStringObj(Tcl_ErrnoId(), -1)
-    };
-    TlsChannel_SetFailure(tc, msg, Tcl_NewListObj(4, code));
+    FailSocket(tc, "WRITE", "TLS write failed");
 }
 
 /*

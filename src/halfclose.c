@@ -11,8 +11,7 @@
  *
  *	The commands keep their names and everything else about them: only
  *	their object procedure is replaced (Tcl_SetCommandInfo); the original
- *	one is kept and called for everything else, and its delete procedure
- *	still runs when the command is deleted.
+ *	one is kept and called for everything else.
  */
 
 #include "schannelInt.h"
@@ -21,8 +20,6 @@
 typedef struct CloseWrapper {
     Tcl_ObjCmdProc *objProc;
     void *objClientData;
-    Tcl_CmdDeleteProc *deleteProc;
-    void *deleteData;
 } CloseWrapper;
 
 /*
@@ -68,17 +65,13 @@ WrappedCloseCmd(void *clientData, Tcl_Interp *interp, int objc,
 
 /*
  * DeleteWrapper --
- *	The wrapped command is deleted: runs the original's delete procedure
- *	and frees the wrapper.
+ *	The wrapped command is deleted: frees the wrapper (Tcl's own close
+ *	has no delete procedure of its own to run).
  */
 static void
 DeleteWrapper(void *clientData)
 {
-    CloseWrapper *w = clientData;
-    if (w->deleteProc != NULL) {
-	w->deleteProc(w->deleteData);
-    }
-    ckfree(w);
+    ckfree(clientData);
 }
 
 /*
@@ -103,8 +96,6 @@ WrapCommand(Tcl_Interp *interp, const char *name)
     CloseWrapper *w = ckalloc(sizeof(CloseWrapper));
     w->objProc = info.objProc;
     w->objClientData = info.objClientData;
-    w->deleteProc = info.deleteProc;
-    w->deleteData = info.deleteData;
     info.objProc = WrappedCloseCmd;
     info.objClientData = w;
     info.deleteProc = DeleteWrapper;
